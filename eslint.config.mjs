@@ -1,0 +1,67 @@
+// Lint: typescript-eslint's recommended rules, plus the wall between synth-time and run-time code.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const runtimeOnly = '^(@aws-sdk/|@aws-lambda-powertools/|@smithy/|aws-lambda$)';
+const synthOnly = '^(aws-cdk-lib($|/)|constructs$|cdk-nag$)';
+
+export default tseslint.config(
+  {
+    ignores: ['dist/**', 'cdk.out/**', 'node_modules/**', 'coverage/**', '.venv-localstack/**', '.localstack/**', '**/*.d.ts'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: { console: 'readonly', process: 'readonly', __dirname: 'readonly', require: 'readonly', module: 'writable', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', fetch: 'readonly', AbortController: 'readonly', setImmediate: 'readonly' },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.property.name='only'][callee.object.name=/^(it|describe|test)$/]", message: 'No .only in tests.' },
+      ],
+    },
+  },
+  {
+    // Synth-time code: no AWS SDK, no Powertools, no handler code.
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: runtimeOnly, message: 'lib/ is synth-time code: run-time packages belong in lambda/.' },
+            { regex: '^(\\.\\./)+lambda(/|$)', message: 'lib/ must not import handler code: point lambda.Code at the bundle instead.' },
+          ],
+        },
+      ],
+      '@typescript-eslint/consistent-type-imports': 'off',
+    },
+  },
+  {
+    // Run-time code: no CDK.
+    files: ['lambda/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: synthOnly, message: 'lambda/ is run-time code: CDK packages belong in lib/.' },
+            { regex: '^(\\.\\./)+lib(/|$)', message: 'lambda/ must not import synth-time code.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
+    languageOptions: { sourceType: 'module' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['test/**/*.ts', 'integration/**/*.ts', 'bin/**/*.ts'],
+    rules: { '@typescript-eslint/consistent-type-imports': 'off' },
+  },
+);

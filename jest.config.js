@@ -1,0 +1,32 @@
+/** @type {import('jest').Config} */
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/test/smoke/'],
+      transform: { '^.+\\.ts$': tsJest },
+      collectCoverageFrom: ['lambda/runtime/**/*.ts'],
+    },
+    {
+      displayName: 'smoke',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/smoke'],
+      testMatch: ['**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/integration'],
+      testMatch: ['**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      globalSetup: '<rootDir>/integration/harness/global-setup.ts',
+      globalTeardown: '<rootDir>/integration/harness/global-teardown.ts',
+    },
+  ],
+};

@@ -1,0 +1,67 @@
+/**
+ * Example work-queue consumer, used by the showcase app and the integration tests.
+ *
+ * Each message is a task `{ "taskId": "...", "kind": "...", "input": ... }`. The consumer checks it,
+ * does the work (a SHA-256 of the input stands in for real work) and, when `RESULTS_QUEUE_URL` is
+ * set, reports the result there: one result message per successful processing, which is what the
+ * tests count to prove each task was processed exactly once.
+ *
+ * Test kinds: `poison` always fails (it ends in the dead-letter queue); `flaky` fails on its first
+ * delivery and succeeds on the next one.
+ */
+import { createHash } from 'node:crypto';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { parseJsonBody, processSqsBatch } from '../../runtime/batch';
+
+/** A task message. */
+export interface Task {
+  readonly taskId: string;
+  readonly kind: string;
+  readonly input?: unknown;
+}
+
+/** A task that can never succeed. */
+export class InvalidTaskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidTaskError';
+  }
+}
+
+const sqs = new SQSClient({});
+const resultsQueueUrl = process.env.RESULTS_QUEUE_URL;
+
+function readTask(record: SQSRecord): Task {
+  const task = parseJsonBody<Partial<Task>>(record);
+  if (typeof task !== 'object' || task === null || typeof task.taskId !== 'string' || task.taskId === '') {
+    throw new InvalidTaskError(`message ${record.messageId}: taskId must be a non-empty string`);
+  }
+  if (typeof task.kind !== 'string') {
+    throw new InvalidTaskError(`task ${task.taskId}: kind must be a string`);
+  }
+  return task as Task;
+}
+
+async function processTask(record: SQSRecord): Promise<void> {
+  const task = readTask(record);
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+  if (task.kind === 'poison') {
+    throw new InvalidTaskError(`task ${task.taskId}: poison task`);
+  }
+  if (task.kind === 'flaky' && receiveCount < 2) {
+    throw new Error(`task ${task.taskId}: transient failure on delivery ${receiveCount}`);
+  }
+  const result = createHash('sha256').update(JSON.stringify(task.input ?? null)).digest('hex');
+  if (resultsQueueUrl) {
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: resultsQueueUrl,
+        MessageBody: JSON.stringify({ taskId: task.taskId, messageId: record.messageId, receiveCount, result }),
+      }),
+    );
+  }
+}
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  processSqsBatch(event, processTask, { context, throwOnFullBatchFailure: false });

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `npm test`: everything, in order, with no second command needed —
+# lint, type check, build, unit tests, the consumer smoke test, then the emulator suites
+# (LocalStack plugin tests and the integration tests). LocalStack is started here when none is
+# running, and stopped at the end only if this script started it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# This machine runs Node.js 20 on purpose (the lockfile keeps AWS SDK versions that support it).
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+
+SECONDS=0
+step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
+
+step "lint";        npx eslint .
+step "type check";  npx tsc -p tsconfig.json --noEmit
+step "build";       node scripts/build.mjs
+step "unit tests";  npx jest --selectProjects unit
+step "smoke test";  npx jest --selectProjects smoke --runInBand
+
+step "emulator"
+started_here=0
+if ! bash scripts/localstack.sh status >/dev/null 2>&1; then
+  bash scripts/localstack.sh start
+  started_here=1
+fi
+stop_emulator() {
+  if [[ $started_here == 1 ]]; then bash scripts/localstack.sh stop || true; fi
+}
+trap stop_emulator EXIT
+eval "$(bash scripts/localstack.sh env)"
+
+if [[ -x .venv-localstack/bin/python ]]; then
+  step "LocalStack plugin tests"
+  .venv-localstack/bin/python -m pytest scripts/localstack-plugins/tests -q
+fi
+
+step "integration tests"; npx jest --selectProjects integration --runInBand
+step "done"

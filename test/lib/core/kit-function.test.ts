@@ -1,0 +1,51 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { KitFunction, handlerBundlePath } from '../../../lib';
+import { newStack, template } from '../../helpers/cdk';
+
+describe('KitFunction', () => {
+  it('runs a pre-built bundle on the newest Node.js runtime with the kit defaults', () => {
+    const stack = newStack();
+    new KitFunction(stack, 'Worker', { handler: 'work-queue/consumer' });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      MemorySize: 256,
+      Timeout: 30,
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } },
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('WorkerLogGroup') } },
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    // Its own role, no AWS managed policy.
+    t.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+
+  it('merges function props over the defaults', () => {
+    const stack = newStack();
+    new KitFunction(stack, 'Worker', { handler: 'work-queue/consumer', functionProps: { memorySize: 512, environment: { A: 'b' } } });
+    template(stack).hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 512,
+      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', A: 'b' } },
+    });
+  });
+});
+
+describe('handlerBundlePath', () => {
+  it('points at the bundle in dist/lambda', () => {
+    const dir = handlerBundlePath('work-queue/consumer');
+    expect(dir).toBe(path.resolve(__dirname, '../../../dist/lambda/work-queue/consumer'));
+    expect(fs.existsSync(path.join(dir, 'index.js.map'))).toBe(true);
+  });
+
+  it('fails if the handler name is malformed', () => {
+    expect(() => handlerBundlePath('../etc')).toThrow(/handler must look like '<pattern>\/<handler>' \(given '..\/etc'\)/);
+  });
+
+  it('fails if the bundle is missing, saying how to build it', () => {
+    expect(() => handlerBundlePath('work-queue/missing')).toThrow(/bundle for handler 'work-queue\/missing' is missing .* run `npm run build`/);
+  });
+});
