@@ -2,6 +2,8 @@
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 module.exports = {
+  // Integration: the emulator canaries run first. Other projects keep Jest's default order.
+  testSequencer: '<rootDir>/integration/harness/sequencer.js',
   projects: [
     {
       displayName: 'unit',

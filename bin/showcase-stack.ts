@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -18,7 +19,7 @@ export class ShowcaseStack extends Stack {
       enforceSSL: true,
     });
     // CloudWatch alarms publish to the encrypted topic.
-    alarmTopic.masterKey?.grant(new (require('aws-cdk-lib/aws-iam').ServicePrincipal)('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    alarmTopic.masterKey?.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
 
     // Work queue + competing consumers.
     const consumer = new KitFunction(this, 'TaskWorker', {

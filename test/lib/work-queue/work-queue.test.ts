@@ -360,7 +360,7 @@ describe('WorkQueue', () => {
           expect.stringMatching(/batchSize must be an integer between 1 and 10 for a FIFO queue \(given 20\)/),
         ]),
       );
-      expect((error as Error).message).toMatch(/^\[TestStack\/Tasks\]\n  - /);
+      expect((error as Error).message).toMatch(/^\[TestStack\/Tasks\]\n {2}- /);
     });
 
     it('fails if queueProps turns encryption off', () => {
