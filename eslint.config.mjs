@@ -7,7 +7,7 @@ const synthOnly = '^(aws-cdk-lib($|/)|constructs$|cdk-nag$)';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'cdk.out/**', 'node_modules/**', 'coverage/**', '.venv-localstack/**', '.localstack/**', '**/*.d.ts'],
+    ignores: ['dist/**', 'dist.staging-*/**', 'cdk.out/**', 'node_modules/**', 'coverage/**', '.venv-localstack/**', '.localstack/**', '**/*.d.ts'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

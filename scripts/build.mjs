@@ -3,7 +3,7 @@
 // pre-bundled by esbuild under dist/lambda/<pattern>/<handler>/index.js (minified, @aws-sdk/*
 // external, source maps). Constructs point their lambda.Code at those bundles.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -11,6 +11,7 @@ import * as esbuild from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
 const lambdaDir = join(root, 'lambda');
+const staging = join(root, `dist.staging-${process.pid}`);
 
 /** `lambda/<pattern>/<handler>/index.ts` for every pattern folder except the runtime library. */
 export function findHandlers() {
@@ -27,17 +28,21 @@ export function findHandlers() {
 
 async function main() {
   const started = Date.now();
-  rmSync(dist, { recursive: true, force: true });
+  // Build into a staging folder and swap it in at the end, so a failed build leaves the previous
+  // dist/ in place instead of an empty one.
+  rmSync(staging, { recursive: true, force: true });
 
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', staging],
+    { stdio: 'inherit' },
+  );
 
   const handlers = findHandlers();
   const sizes = [];
   await Promise.all(
     handlers.map(async ({ name, entry }) => {
-      const outfile = join(dist, 'lambda', name, 'index.js');
+      const outfile = join(staging, 'lambda', name, 'index.js');
       const result = await esbuild.build({
         entryPoints: [entry],
         outfile,
@@ -62,6 +67,9 @@ async function main() {
     }),
   );
 
+  rmSync(dist, { recursive: true, force: true });
+  renameSync(staging, dist);
+
   for (const { name, bytes } of sizes.sort((a, b) => a.name.localeCompare(b.name))) {
     console.log(`  ${name.padEnd(40)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB`);
   }
@@ -70,7 +78,8 @@ async function main() {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err) => {
-    console.error(err);
+    console.error(err.message ?? err);
+    rmSync(staging, { recursive: true, force: true });
     process.exit(1);
   });
 }

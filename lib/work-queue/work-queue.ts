@@ -109,7 +109,7 @@ export class WorkQueue extends Construct {
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
 
-    const fifo = props.fifo ?? props.queueProps?.fifo ?? false;
+    const fifo = props.fifo ?? props.queueProps?.fifo ?? props.existingQueue?.fifo ?? false;
     const v = new PropsValidator(this);
     validateQueueInputs(v, props);
     v.notWith('fifo', props.fifo, 'existingQueue', props.existingQueue);

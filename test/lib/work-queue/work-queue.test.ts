@@ -253,6 +253,14 @@ describe('WorkQueue', () => {
     expect(warnings(stack)).toEqual([]);
   });
 
+  it('validates the mapping for an existing FIFO queue as FIFO', () => {
+    const stack = newStack();
+    const existing = new sqs.Queue(stack, 'Mine', { fifo: true });
+    expect(() => new WorkQueue(stack, 'Tasks', { consumer: inlineFunction(stack), existingQueue: existing, batchSize: 20, maxBatchingWindow: Duration.seconds(1) })).toThrow(
+      /batchSize must be an integer between 1 and 10 for a FIFO queue \(given 20\)[\s\S]*maxBatchingWindow is not supported for a FIFO queue/,
+    );
+  });
+
   it('warns when an existing queue has no DLQ the kit can see', () => {
     const stack = newStack();
     const existing = sqs.Queue.fromQueueArn(stack, 'Imported', 'arn:aws:sqs:eu-west-1:111122223333:jobs');

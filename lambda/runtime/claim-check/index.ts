@@ -1,0 +1,11 @@
+export { BaseClaimCheck, DEFAULT_KEY_PREFIX, DEFAULT_THRESHOLD_BYTES, MAX_THRESHOLD_BYTES } from './claim-check';
+export type { CheckInOptions, CheckOutOptions, ClaimCheckOptions } from './claim-check';
+export { unwrapMessage } from './envelope';
+export type { ClaimCheckMessage, EnvelopeMode, Unwrapped } from './envelope';
+export { ClaimCheckConfigurationError, ClaimCheckError, ClaimIntegrityError, ClaimNotFoundError, UntrustedClaimError } from './errors';
+export { CLAIM_MEMBER, claimFromText, claimFromValue, encodeClaim } from './reference';
+export type { ClaimReference } from './reference';
+export { S3ClaimCheck, customS3EndpointConfigured } from './s3';
+export type { S3ClaimCheckOptions } from './s3';
+export { eventEntryBytes, messageAttributesBytes } from './size';
+export type { AttributeValue } from './size';
