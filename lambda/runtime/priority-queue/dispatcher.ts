@@ -1,0 +1,308 @@
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { PriorityQueueConfigError } from './errors';
+
+/** One level as the dispatcher sees it. */
+export interface DispatcherLevel {
+  readonly name: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+}
+
+/** Logs the dispatcher's problems. `console` fits; so does a Powertools `Logger`. */
+export interface DispatcherLogger {
+  warn(message: string, ...extra: unknown[]): void;
+}
+
+/** Options of {@link StrictPriorityDispatcher}. */
+export interface StrictPriorityDispatcherOptions {
+  /** The levels, highest priority first. */
+  readonly levels: readonly DispatcherLevel[];
+  /** Name or ARN of the consumer function. */
+  readonly consumer: string;
+  readonly sqs: SQSClient;
+  readonly lambda: LambdaClient;
+  /**
+   * Messages per batch (1–10).
+   *
+   * @default 10
+   */
+  readonly batchSize?: number;
+  /**
+   * Starvation guard: every `lowestLevelEvery`-th batch is taken from the lowest level that has
+   * messages (the sweep runs from the lowest level up). 0 turns the guard off.
+   *
+   * @default 10
+   */
+  readonly lowestLevelEvery?: number;
+  /**
+   * When a sweep finds every level empty, every level is long-polled at once for this long.
+   *
+   * @default 2
+   */
+  readonly idleWaitSeconds?: number;
+  /**
+   * The consumer's timeout: a batch is not handed to the consumer when less than this (plus 2 s)
+   * remains, it is made visible again instead.
+   *
+   * @default 30
+   */
+  readonly consumerTimeoutSeconds?: number;
+  /** @default console */
+  readonly logger?: DispatcherLogger | null;
+}
+
+/** What one run did. */
+export interface DispatchStats {
+  /** Consumer invocations. */
+  batches: number;
+  /** Messages handed to the consumer, by level. */
+  dispatched: Record<string, number>;
+  /** Messages the consumer reported failed (or whose invocation failed), by level. */
+  failed: Record<string, number>;
+  /** Batches taken on the starvation guard's turn from a level other than the highest. */
+  guardTurns: number;
+  /** Batches made visible again because the run was ending. */
+  released: number;
+}
+
+/** What {@link StrictPriorityDispatcher.dispatchNext} did. */
+export interface DispatchRound {
+  /** Levels served, in order, with the number of messages each batch had. */
+  readonly served: ReadonlyArray<{ readonly level: string; readonly messages: number }>;
+  /** Whether the sweep started at the lowest level (the starvation guard's turn). */
+  readonly guardTurn: boolean;
+}
+
+/**
+ * Strict-priority consumption: polls the levels in order and hands one batch at a time to the
+ * consumer function, as an SQS event like an event source mapping sends (partial batch responses
+ * honoured: successful messages are deleted, failed ones become visible again after the
+ * visibility timeout and reach the level's dead-letter queue through its redrive policy).
+ *
+ * A level is served only when every higher level returned nothing, except every
+ * `lowestLevelEvery`-th batch, which is taken from the lowest level that has messages, so low
+ * levels keep a minimum share under a sustained high-priority load.
+ */
+export class StrictPriorityDispatcher {
+  private readonly levels: readonly DispatcherLevel[];
+  private readonly batchSize: number;
+  private readonly every: number;
+  private readonly idleWaitSeconds: number;
+  private readonly consumerTimeoutMs: number;
+  private readonly logger: DispatcherLogger | null;
+  private batchCount = 0;
+
+  constructor(private readonly options: StrictPriorityDispatcherOptions) {
+    if (options.levels.length === 0) throw new PriorityQueueConfigError('the dispatcher needs at least one level');
+    this.levels = options.levels;
+    this.batchSize = options.batchSize ?? 10;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 10) {
+      throw new PriorityQueueConfigError(`batchSize must be an integer between 1 and 10 (given ${this.batchSize})`);
+    }
+    this.every = options.lowestLevelEvery ?? 10;
+    this.idleWaitSeconds = options.idleWaitSeconds ?? 2;
+    this.consumerTimeoutMs = (options.consumerTimeoutSeconds ?? 30) * 1000;
+    this.logger = options.logger === undefined ? console : options.logger;
+  }
+
+  /**
+   * Dispatches batches until `shouldContinue` returns false.
+   *
+   * @param remainingMs time left in the run (the Lambda context's `getRemainingTimeInMillis`)
+   */
+  public async run(shouldContinue: () => boolean, remainingMs: () => number = () => Number.MAX_SAFE_INTEGER): Promise<DispatchStats> {
+    const stats: DispatchStats = { batches: 0, dispatched: {}, failed: {}, guardTurns: 0, released: 0 };
+    while (shouldContinue()) {
+      await this.dispatchNext(stats, remainingMs);
+    }
+    return stats;
+  }
+
+  /**
+   * One round: sweeps the levels (highest first, or lowest first on the guard's turn) with short
+   * polls and dispatches the first batch found; when every level is empty, long-polls every level
+   * at once and dispatches what arrives, highest level first.
+   */
+  public async dispatchNext(
+    stats: DispatchStats = { batches: 0, dispatched: {}, failed: {}, guardTurns: 0, released: 0 },
+    remainingMs: () => number = () => Number.MAX_SAFE_INTEGER,
+  ): Promise<DispatchRound> {
+    const guardTurn = this.every > 0 && this.levels.length > 1 && (this.batchCount + 1) % this.every === 0;
+    const order = guardTurn ? [...this.levels].reverse() : this.levels;
+    for (const level of order) {
+      const messages = await this.receive(level, 0);
+      if (messages.length > 0) {
+        if (guardTurn && level !== this.levels[0]) stats.guardTurns += 1;
+        await this.dispatch(level, messages, stats, remainingMs);
+        return { served: [{ level: level.name, messages: messages.length }], guardTurn };
+      }
+    }
+    // Idle: wait for the next message on any level; what arrives together is served highest first.
+    const arrived = await Promise.all(this.levels.map((level) => this.receive(level, this.idleWaitSeconds)));
+    const served: Array<{ level: string; messages: number }> = [];
+    for (const [i, messages] of arrived.entries()) {
+      if (messages.length === 0) continue;
+      await this.dispatch(this.levels[i], messages, stats, remainingMs);
+      served.push({ level: this.levels[i].name, messages: messages.length });
+    }
+    return { served, guardTurn: false };
+  }
+
+  private async receive(level: DispatcherLevel, waitSeconds: number): Promise<Message[]> {
+    try {
+      const res = await this.options.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: level.queueUrl,
+          MaxNumberOfMessages: this.batchSize,
+          WaitTimeSeconds: waitSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      return res.Messages ?? [];
+    } catch (error) {
+      this.logger?.warn(JSON.stringify({ message: 'receive failed', level: level.name, error: String(error) }));
+      return [];
+    }
+  }
+
+  private async dispatch(level: DispatcherLevel, messages: Message[], stats: DispatchStats, remainingMs: () => number): Promise<void> {
+    if (remainingMs() < this.consumerTimeoutMs + 2000) {
+      // Not enough time left to wait for the consumer: make the batch visible again at once.
+      await this.options.sqs
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: level.queueUrl,
+            Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+          }),
+        )
+        .catch((error: unknown) => this.logger?.warn(JSON.stringify({ message: 'release failed', level: level.name, error: String(error) })));
+      stats.released += 1;
+      return;
+    }
+
+    this.batchCount += 1;
+    stats.batches += 1;
+    stats.dispatched[level.name] = (stats.dispatched[level.name] ?? 0) + messages.length;
+    const event: SQSEvent = { Records: messages.map((m) => toSqsRecord(m, level.queueArn)) };
+    const failedIds = await this.invoke(level, event);
+    stats.failed[level.name] = (stats.failed[level.name] ?? 0) + failedIds.size;
+
+    const done = messages.filter((m) => !failedIds.has(m.MessageId!));
+    if (done.length === 0) return;
+    try {
+      const res = await this.options.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: level.queueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
+      if (res.Failed && res.Failed.length > 0) {
+        this.logger?.warn(JSON.stringify({ message: 'delete failed: these messages will be delivered again', level: level.name, failed: res.Failed }));
+      }
+    } catch (error) {
+      this.logger?.warn(JSON.stringify({ message: 'delete failed: the batch will be delivered again', level: level.name, error: String(error) }));
+    }
+  }
+
+  /** Invokes the consumer; returns the ids of the failed messages (all of them when the call failed). */
+  private async invoke(level: DispatcherLevel, event: SQSEvent): Promise<Set<string>> {
+    const all = new Set(event.Records.map((r) => r.messageId));
+    let payload: string;
+    try {
+      const res = await this.options.lambda.send(new InvokeCommand({ FunctionName: this.options.consumer, Payload: JSON.stringify(event) }));
+      payload = res.Payload ? new TextDecoder().decode(res.Payload) : '';
+      if (res.FunctionError) {
+        this.logger?.warn(JSON.stringify({ message: 'consumer failed: the whole batch is retried', level: level.name, functionError: res.FunctionError, payload: payload.slice(0, 1000) }));
+        return all;
+      }
+    } catch (error) {
+      this.logger?.warn(JSON.stringify({ message: 'consumer invocation failed: the whole batch is retried', level: level.name, error: String(error) }));
+      return all;
+    }
+    return failuresOf(payload, all, (why) => this.logger?.warn(JSON.stringify({ message: why, level: level.name })));
+  }
+}
+
+/**
+ * Reads a partial batch response the way an event source mapping does: no response or no
+ * `batchItemFailures` means success; an entry without a valid `itemIdentifier` fails the whole batch.
+ */
+export function failuresOf(payload: string, batchIds: ReadonlySet<string>, warn: (why: string) => void = () => undefined): Set<string> {
+  if (payload.trim() === '' || payload.trim() === 'null') return new Set();
+  let response: Partial<SQSBatchResponse> | null;
+  try {
+    response = JSON.parse(payload) as Partial<SQSBatchResponse> | null;
+  } catch {
+    warn('consumer response is not JSON: counted as success, as an event source mapping does');
+    return new Set();
+  }
+  const items = response?.batchItemFailures;
+  if (items === undefined || items === null) return new Set();
+  if (!Array.isArray(items)) {
+    warn('batchItemFailures is not a list: the whole batch is retried');
+    return new Set(batchIds);
+  }
+  const failed = new Set<string>();
+  for (const item of items) {
+    const id = item?.itemIdentifier;
+    if (typeof id !== 'string' || !batchIds.has(id)) {
+      warn(`batchItemFailures names an unknown message (${JSON.stringify(id)}): the whole batch is retried`);
+      return new Set(batchIds);
+    }
+    failed.add(id);
+  }
+  return failed;
+}
+
+/** An SQS message as an event source mapping delivers it to Lambda. */
+export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
+  const messageAttributes: SQSMessageAttributes = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      dataType: value.DataType ?? 'String',
+      stringValue: value.StringValue,
+      binaryValue: value.BinaryValue ? Buffer.from(value.BinaryValue).toString('base64') : undefined,
+      stringListValues: value.StringListValues ?? [],
+      binaryListValues: (value.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+    };
+  }
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: message.Attributes as unknown as SQSRecord['attributes'],
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? '',
+    ...(message.MD5OfMessageAttributes ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: queueArn.split(':')[3] ?? '',
+  };
+}
+
+/** Reads the dispatcher's levels from JSON (`[{ name, queueUrl, queueArn }, ...]`, highest first). */
+export function parseDispatcherLevels(json: string | undefined): DispatcherLevel[] {
+  let levels: unknown;
+  try {
+    levels = JSON.parse(json ?? '');
+  } catch (cause) {
+    throw new PriorityQueueConfigError('PRIORITY_LEVELS is not valid JSON', { cause });
+  }
+  if (
+    !Array.isArray(levels) ||
+    levels.length === 0 ||
+    !levels.every((l: Partial<DispatcherLevel>) => typeof l?.name === 'string' && typeof l?.queueUrl === 'string' && typeof l?.queueArn === 'string')
+  ) {
+    throw new PriorityQueueConfigError(`PRIORITY_LEVELS must be [{ name, queueUrl, queueArn }, ...] (given ${String(json).slice(0, 200)})`);
+  }
+  return levels as DispatcherLevel[];
+}

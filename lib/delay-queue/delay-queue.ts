@@ -1,0 +1,346 @@
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { QueueAlarmProps, QueueAlarms, validateAlarmProps } from '../core/alarms';
+import { DEAD_LETTER_RETENTION } from '../core/defaults';
+import { QueueInputProps, buildQueue, validateQueueInputs } from '../core/queue-builder';
+import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
+import { nagReference } from './private/nag';
+
+/** Longest delay SQS applies itself (`DelaySeconds`); longer delays go through EventBridge Scheduler. */
+export const SQS_MAX_DELAY = Duration.minutes(15);
+/** Default name of the producer's environment variable. */
+export const DELAY_QUEUE_CONFIG_ENV = 'DELAY_QUEUE_CONFIG';
+/** EventBridge Scheduler's defaults (and maxima) for a target's retry policy. */
+const SCHEDULE_MAX_RETRY_ATTEMPTS = 185;
+const SCHEDULE_MAX_EVENT_AGE = Duration.hours(24);
+const SCHEDULE_GROUP_NAME = /^[0-9a-zA-Z-_.]{1,64}$/;
+
+/** Props of {@link DelayQueue}. */
+export interface DelayQueueProps extends QueueInputProps {
+  /**
+   * How many times EventBridge Scheduler retries sending a due message to the queue (0–185) before
+   * it moves the message to the schedule dead-letter queue.
+   *
+   * @default 185
+   */
+  readonly scheduleRetryAttempts?: number;
+
+  /**
+   * How long EventBridge Scheduler keeps retrying a due message (1 minute – 24 hours).
+   *
+   * @default Duration.hours(24)
+   */
+  readonly scheduleMaxEventAge?: Duration;
+
+  /**
+   * Name of the schedule group holding the long-delay schedules.
+   *
+   * @default - a unique name generated from the construct path
+   */
+  readonly scheduleGroupName?: string;
+
+  /**
+   * What happens to the schedule group, and every pending long-delay message in it, when the
+   * construct is removed from the stack.
+   *
+   * @default RemovalPolicy.DESTROY - like the queue, which CDK also destroys
+   */
+  readonly scheduleGroupRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * Alarms on the queue, its dead-letter queue and the schedule dead-letter queue, plus an alarm
+   * when a failed schedule could not even reach its dead-letter queue (a lost message).
+   *
+   * @default - dead-letter-queue alarms, an oldest-message alarm (1 hour) and the lost-message alarm, no actions
+   */
+  readonly alarms?: QueueAlarmProps;
+}
+
+/**
+ * Delay queue: messages become visible after a delay of up to a year.
+ *
+ * Delays up to 15 minutes use SQS `DelaySeconds` (per message, or the queue's `deliveryDelay`
+ * from `queueProps`). Longer delays use EventBridge Scheduler one-time schedules (`at(...)`) in a
+ * schedule group of their own, which send the message to the queue when due and then delete
+ * themselves; a schedule that cannot deliver retries, then moves the message to a schedule
+ * dead-letter queue. The producer helper `DelayQueueProducer` (from
+ * `cdk-messaging-patterns/runtime/delay-queue`) picks the path, names each schedule after the
+ * caller's id (so a repeated call does not schedule a second message) and cancels by id.
+ *
+ * The queue gets the kit's defaults (encryption, TLS-only policy, dead-letter queue, alarms). To
+ * consume it with a Lambda function, pass `existingQueue: workQueue.queue` of a `WorkQueue`, or
+ * map this construct's queue yourself.
+ *
+ * @example
+ * const reminders = new DelayQueue(this, 'Reminders');
+ * reminders.configureProducer(apiFn); // grants, sets DELAY_QUEUE_CONFIG
+ */
+export class DelayQueue extends Construct {
+  /** The queue messages are delivered to. */
+  public readonly queue: sqs.IQueue;
+  /** Its dead-letter queue, when the kit knows of one. */
+  public readonly deadLetterQueue?: sqs.IQueue;
+  /** The customer managed key encrypting the queues, if any. */
+  public readonly encryptionKey?: kms.IKey;
+  /** Receives before a message moves to the dead-letter queue, when known. */
+  public readonly maxReceiveCount?: number;
+  /** The schedule group of the long-delay schedules. */
+  public readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** The role EventBridge Scheduler assumes to send due messages to the queue. */
+  public readonly schedulerRole: iam.Role;
+  /** Where a long-delay message goes when its schedule cannot send it to the queue. */
+  public readonly scheduleDeadLetterQueue: sqs.IQueue;
+  /** The queue's alarms. */
+  public readonly alarms: QueueAlarms;
+  /** Alarms on the long-delay path: schedule dead letters, and messages lost on the way there. */
+  public readonly scheduleAlarms: cloudwatch.Alarm[];
+  /** The queue's own delivery delay, which the producer subtracts from long delays. */
+  public readonly queueDelay: Duration;
+  /**
+   * The producer's configuration (JSON), for an environment variable read by
+   * `DelayQueueProducer.fromEnvironment()`.
+   */
+  public readonly producerConfig: string;
+
+  constructor(scope: Construct, id: string, props: DelayQueueProps = {}) {
+    super(scope, id);
+
+    const v = new PropsValidator(this);
+    validateQueueInputs(v, props);
+    const fifo = props.queueProps?.fifo ?? (props.existingQueue && !isUnresolved(props.existingQueue.fifo) ? props.existingQueue.fifo : false);
+    v.check(
+      fifo !== true,
+      `a delay queue must be a standard queue: FIFO queues support no per-message delay, and schedules would need a message group (given a FIFO ${props.existingQueue ? 'existingQueue' : 'queueProps'})`,
+    );
+    v.durationInRange('queueProps.deliveryDelay', props.queueProps?.deliveryDelay, Duration.seconds(0), SQS_MAX_DELAY);
+    v.integerInRange('scheduleRetryAttempts', props.scheduleRetryAttempts, 0, SCHEDULE_MAX_RETRY_ATTEMPTS);
+    v.durationInRange('scheduleMaxEventAge', props.scheduleMaxEventAge, Duration.minutes(1), SCHEDULE_MAX_EVENT_AGE);
+    if (props.scheduleGroupName !== undefined && !isUnresolved(props.scheduleGroupName)) {
+      v.check(
+        SCHEDULE_GROUP_NAME.test(props.scheduleGroupName),
+        `scheduleGroupName must be 1 to 64 letters, digits, hyphens, underscores and dots (given ${describeValue(props.scheduleGroupName)})`,
+      );
+    }
+    validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? Duration.days(4));
+    v.throwIfInvalid();
+
+    // The queue.
+    const built = buildQueue(this, props);
+    this.queue = built.queue;
+    this.deadLetterQueue = built.deadLetterQueue;
+    this.encryptionKey = built.encryptionKey;
+    this.maxReceiveCount = built.maxReceiveCount;
+    this.queueDelay = props.queueProps?.deliveryDelay ?? readDeliveryDelay(props.existingQueue) ?? Duration.seconds(0);
+    if (built.created && built.deadLetterQueue && !props.queueProps?.deadLetterQueue) {
+      acknowledgeDeadLetterQueue(built.deadLetterQueue, 'the delay queue');
+    }
+
+    // The long-delay path: a schedule group, a dead-letter queue for schedules, a role for Scheduler.
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
+      scheduleGroupName: props.scheduleGroupName,
+      removalPolicy: props.scheduleGroupRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    this.scheduleDeadLetterQueue = buildQueue(this, {
+      encryptionKey: this.encryptionKey,
+      deployDeadLetterQueue: false,
+      queueProps: { retentionPeriod: DEAD_LETTER_RETENTION },
+      ids: { queue: 'ScheduleDeadLetterQueue' },
+    }).queue;
+    acknowledgeDeadLetterQueue(this.scheduleDeadLetterQueue, 'the delay queue\'s schedules');
+
+    const stack = Stack.of(this);
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      description: `Assumed by EventBridge Scheduler to deliver the long-delay messages of ${this.node.path}`,
+      // Only schedules of this account's group may use it (confused-deputy protection).
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': this.scheduleArn('*') },
+        },
+      }),
+    });
+    // Scheduler only sends: no GetQueueAttributes/GetQueueUrl, and no wildcard KMS actions.
+    grantSendOnly(this.queue, this.schedulerRole, []);
+    grantSendOnly(this.scheduleDeadLetterQueue, this.schedulerRole, []);
+
+    // Alarms.
+    this.alarms = new QueueAlarms(this, 'Alarms', {
+      ...props.alarms,
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      description: `Delay queue ${this.node.path}`,
+    });
+    const scheduleDeadLetters = new QueueAlarms(this, 'ScheduleAlarms', {
+      ...props.alarms,
+      oldestMessageAlarm: false,
+      deadLetterQueueAlarm: props.alarms?.deadLetterQueueAlarm,
+      queue: this.queue,
+      deadLetterQueue: this.scheduleDeadLetterQueue,
+      description: `Delay queue ${this.node.path}, long-delay schedules`,
+    });
+    const lost = new cloudwatch.Alarm(this, 'ScheduleMessagesLost', {
+      alarmDescription: `Delay queue ${this.node.path}: EventBridge Scheduler could deliver a due message neither to the queue nor to the schedule dead-letter queue. The message is lost; check the scheduler role's permissions and the queues' keys.`,
+      metric: this.scheduleGroup.metricFailedToBeSentToDLQ(undefined, { period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const actions: cloudwatch.IAlarmAction[] = [
+      ...(props.alarms?.alarmTopic ? [new cwActions.SnsAction(props.alarms.alarmTopic)] : []),
+      ...(props.alarms?.alarmActions ?? []),
+    ];
+    lost.addAlarmAction(...actions);
+    lost.addOkAction(...actions);
+    this.scheduleAlarms = [...scheduleDeadLetters.alarms, lost];
+
+    this.producerConfig = stack.toJsonString({
+      queueUrl: this.queue.queueUrl,
+      queueArn: this.queue.queueArn,
+      scheduleGroupName: this.scheduleGroup.scheduleGroupName,
+      schedulerRoleArn: this.schedulerRole.roleArn,
+      deadLetterQueueArn: this.scheduleDeadLetterQueue.queueArn,
+      retryAttempts: props.scheduleRetryAttempts ?? SCHEDULE_MAX_RETRY_ATTEMPTS,
+      maxEventAgeSeconds: (props.scheduleMaxEventAge ?? SCHEDULE_MAX_EVENT_AGE).toSeconds(),
+      queueDelaySeconds: this.queueDelay.toSeconds(),
+    });
+  }
+
+  /**
+   * Grants `grantee` what `DelayQueueProducer` needs: sending to the queue (and using its key for
+   * that only), and — through the construct's producer policy, attached to the grantee's role —
+   * creating, reading and deleting schedules of the group and passing the scheduler role to
+   * EventBridge Scheduler only.
+   */
+  public grantSend(grantee: iam.IGrantable): iam.Grant {
+    const send = grantSendOnly(this.queue, grantee, ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl']);
+    const principal = grantee.grantPrincipal as iam.IPrincipal & Partial<iam.IRole>;
+    if (principal.roleName !== undefined && principal.roleArn !== undefined) {
+      this.producerPolicy.attachToRole(principal as iam.IRole);
+      return send;
+    }
+    // Not a role (a user, an assumed-role principal...): add the statements to it directly.
+    return this.producerStatements().reduce(
+      (all, statement) => all.combine(iam.Grant.addToPrincipal({ grantee, actions: statement.actions, resourceArns: statement.resources, conditions: statement.conditions })),
+      send,
+    );
+  }
+
+  /**
+   * The managed policy holding the schedule permissions of producers (created by the first
+   * {@link grantSend}).
+   */
+  public get producerPolicy(): iam.ManagedPolicy {
+    const existing = this.node.tryFindChild('ProducerPolicy') as iam.ManagedPolicy | undefined;
+    if (existing) return existing;
+    const policy = new iam.ManagedPolicy(this, 'ProducerPolicy', {
+      description: `Lets producers of ${this.node.path} schedule and cancel long-delay messages`,
+      statements: this.producerStatements().map(
+        (s) => new iam.PolicyStatement({ actions: s.actions, resources: s.resources, conditions: s.conditions }),
+      ),
+    });
+    // Schedules are named after the producers' message ids at run time: the group prefix is as
+    // narrow as the ARN can be.
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagReference(this, this.scheduleArn('*'))}]`,
+      reason:
+        'Producers create, read and delete one-time schedules named after their message ids at run time; the resource is limited to the schedules of this construct\'s schedule group.',
+    });
+    return policy;
+  }
+
+  private producerStatements(): Array<{ actions: string[]; resources: string[]; conditions?: Record<string, Record<string, unknown>> }> {
+    return [
+      { actions: ['scheduler:CreateSchedule', 'scheduler:GetSchedule', 'scheduler:DeleteSchedule'], resources: [this.scheduleArn('*')] },
+      {
+        actions: ['iam:PassRole'],
+        resources: [this.schedulerRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ];
+  }
+
+  /** Grants `grantee` permission to read and delete messages from both dead-letter queues (operators). */
+  public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant[] {
+    return [this.deadLetterQueue, this.scheduleDeadLetterQueue].flatMap((q) => (q ? [q.grantConsumeMessages(grantee)] : []));
+  }
+
+  /**
+   * Makes `fn` a producer: {@link grantSend}, and sets the environment variable that
+   * `DelayQueueProducer.fromEnvironment()` reads.
+   *
+   * @param environmentVariable @default 'DELAY_QUEUE_CONFIG'
+   */
+  public configureProducer(fn: lambda.Function, environmentVariable: string = DELAY_QUEUE_CONFIG_ENV): iam.Grant {
+    fn.addEnvironment(environmentVariable, this.producerConfig);
+    return this.grantSend(fn);
+  }
+
+  /** Messages waiting out an SQS delay (Maximum over 1 minute). Long delays are not counted: they wait in schedules. */
+  public metricDelayedMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metric('ApproximateNumberOfMessagesDelayed', { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+  }
+
+  /** Messages available for retrieval (Maximum over 1 minute). */
+  public metricVisibleMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+  }
+
+  /** Age of the oldest message in the queue, in seconds (Maximum over 1 minute). */
+  public metricOldestMessageAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+  }
+
+  /** Due messages EventBridge Scheduler tried to send to the queue (Sum over 5 minutes). */
+  public metricScheduleAttempts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.scheduleGroup.metricAttempts(props);
+  }
+
+  /** Due messages moved to the schedule dead-letter queue (Sum over 5 minutes). */
+  public metricScheduleDeadLetters(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.scheduleGroup.metricSentToDLQ(props);
+  }
+
+  /** ARN of a schedule in the group (`*` for all). */
+  private scheduleArn(name: string): string {
+    return Stack.of(this).formatArn({
+      partition: Aws.PARTITION,
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${this.scheduleGroup.scheduleGroupName}/${name}`,
+    });
+  }
+}
+
+/**
+ * Grants sending to `queue` with least privilege: `sqs:SendMessage` (plus `extra` actions) on the
+ * queue, and only `kms:GenerateDataKey` and `kms:Decrypt` on its key (CDK's grantSendMessages adds
+ * `kms:ReEncrypt*` and `kms:GenerateDataKey*`, which sending does not need).
+ */
+function grantSendOnly(queue: sqs.IQueue, grantee: iam.IGrantable, extra: string[]): iam.Grant {
+  const grant = queue.grant(grantee, 'sqs:SendMessage', ...extra);
+  return queue.encryptionMasterKey ? grant.combine(queue.encryptionMasterKey.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt')) : grant;
+}
+
+function acknowledgeDeadLetterQueue(queue: sqs.IQueue, of: string): void {
+  Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is the dead-letter queue of ${of}: a DLQ needs no DLQ of its own.` });
+  Validations.of(queue).acknowledge({
+    id: 'Serverless-SQSRedrivePolicy',
+    reason: `This queue is the dead-letter queue of ${of}: a DLQ needs no redrive policy of its own.`,
+  });
+}
+
+/** The delivery delay of a queue defined in this app, when it can be read. */
+function readDeliveryDelay(queue: sqs.IQueue | undefined): Duration | undefined {
+  const cfn = queue?.node.defaultChild;
+  if (!(cfn instanceof sqs.CfnQueue)) return undefined;
+  const seconds = cfn.delaySeconds;
+  return typeof seconds === 'number' && !isUnresolved(seconds) ? Duration.seconds(seconds) : undefined;
+}

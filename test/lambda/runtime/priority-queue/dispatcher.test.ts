@@ -1,0 +1,250 @@
+import {
+  type DispatchStats,
+  PriorityQueueConfigError,
+  StrictPriorityDispatcher,
+  type StrictPriorityDispatcherOptions,
+  failuresOf,
+  parseDispatcherLevels,
+  priorityOf,
+  toSqsRecord,
+} from '../../../../lambda/runtime/priority-queue';
+import { FakeLambda, FakeSqs } from './fakes';
+
+const LEVELS = ['high', 'normal', 'low'];
+
+function setup(options: Partial<StrictPriorityDispatcherOptions> = {}) {
+  const sqs = new FakeSqs();
+  const lambda = new FakeLambda();
+  const dispatcher = new StrictPriorityDispatcher({
+    levels: LEVELS.map((name) => ({ name, queueUrl: sqs.url(name), queueArn: sqs.arn(name) })),
+    consumer: 'consumer-fn',
+    sqs: sqs.client,
+    lambda: lambda.client,
+    batchSize: 2,
+    lowestLevelEvery: 0,
+    idleWaitSeconds: 1,
+    consumerTimeoutSeconds: 10,
+    logger: null,
+    ...options,
+  });
+  return { sqs, lambda, dispatcher };
+}
+
+const bodies = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+/** Runs rounds until every queue is empty (bounded). */
+async function drainAll(dispatcher: StrictPriorityDispatcher, sqs: FakeSqs): Promise<DispatchStats> {
+  const stats: DispatchStats = { batches: 0, dispatched: {}, failed: {}, guardTurns: 0, released: 0 };
+  for (let i = 0; i < 100 && LEVELS.some((l) => sqs.remaining(l).length > 0); i++) await dispatcher.dispatchNext(stats);
+  return stats;
+}
+
+describe('Class: StrictPriorityDispatcher', () => {
+  describe('Method: dispatchNext', () => {
+    it('serves a level only when every higher level is empty', async () => {
+      // Prepare
+      const { sqs, lambda, dispatcher } = setup();
+      sqs.put('low', bodies('l', 2));
+      sqs.put('normal', bodies('n', 4));
+      sqs.put('high', bodies('h', 6));
+      // Act
+      const stats = await drainAll(dispatcher, sqs);
+      // Assess
+      expect(lambda.levelsServed()).toEqual(['high', 'high', 'high', 'normal', 'normal', 'low']);
+      expect(stats).toEqual({ batches: 6, dispatched: { high: 6, normal: 4, low: 2 }, failed: { high: 0, normal: 0, low: 0 }, guardTurns: 0, released: 0 });
+      expect(lambda.invocations.every((i) => i.functionName === 'consumer-fn')).toBe(true);
+    });
+
+    it('takes every n-th batch from the lowest level that has messages (starvation guard)', async () => {
+      const { sqs, lambda, dispatcher } = setup({ lowestLevelEvery: 3 });
+      sqs.put('high', bodies('h', 16));
+      sqs.put('low', bodies('l', 4));
+      const stats = await drainAll(dispatcher, sqs);
+      expect(lambda.levelsServed()).toEqual(['high', 'high', 'low', 'high', 'high', 'low', 'high', 'high', 'high', 'high']);
+      expect(stats.guardTurns).toBe(2);
+    });
+
+    it('gives the guard turn to the next lowest level when the lowest is empty', async () => {
+      const { sqs, lambda, dispatcher } = setup({ lowestLevelEvery: 2 });
+      sqs.put('high', bodies('h', 6));
+      sqs.put('normal', bodies('n', 2));
+      await drainAll(dispatcher, sqs);
+      expect(lambda.levelsServed()).toEqual(['high', 'normal', 'high', 'high']);
+    });
+
+    it('when every level is empty, long-polls every level at once and serves what arrives highest first', async () => {
+      const { sqs, lambda, dispatcher } = setup();
+      sqs.arriveOnLongPoll.set('low', ['l-late']);
+      sqs.arriveOnLongPoll.set('high', ['h-late']);
+      const round = await dispatcher.dispatchNext();
+      expect(round).toEqual({ served: [{ level: 'high', messages: 1 }, { level: 'low', messages: 1 }], guardTurn: false });
+      expect(lambda.levelsServed()).toEqual(['high', 'low']);
+      const longPolls = sqs.calls.filter((c) => c.command === 'ReceiveMessageCommand' && c.input.WaitTimeSeconds === 1);
+      expect(longPolls.map((c) => String(c.input.QueueUrl).split('/').pop())).toEqual(['high', 'normal', 'low']);
+    });
+
+    it('sweeps with short polls before it waits', async () => {
+      const { sqs, dispatcher } = setup();
+      sqs.put('normal', ['n-0']);
+      await dispatcher.dispatchNext();
+      const receives = sqs.calls.filter((c) => c.command === 'ReceiveMessageCommand');
+      expect(receives.map((c) => [String(c.input.QueueUrl).split('/').pop(), c.input.WaitTimeSeconds, c.input.MaxNumberOfMessages])).toEqual([
+        ['high', 0, 2],
+        ['normal', 0, 2],
+      ]);
+      expect(receives[0].input.MessageAttributeNames).toEqual(['All']);
+    });
+  });
+
+  describe('partial batch responses', () => {
+    it('deletes the messages that succeeded and leaves the failed ones for redelivery', async () => {
+      // Prepare
+      const { sqs, lambda, dispatcher } = setup({ batchSize: 3 });
+      sqs.put('high', ['ok-1', 'bad', 'ok-2']);
+      lambda.setConsumer((event) => ({
+        batchItemFailures: event.Records.filter((r) => r.body === 'bad').map((r) => ({ itemIdentifier: r.messageId })),
+      }));
+      const stats: DispatchStats = { batches: 0, dispatched: {}, failed: {}, guardTurns: 0, released: 0 };
+      // Act
+      await dispatcher.dispatchNext(stats);
+      // Assess
+      expect(sqs.remaining('high')).toEqual(['bad']);
+      expect(stats.failed).toEqual({ high: 1 });
+    });
+
+    it('deletes nothing when the consumer fails (the whole batch is retried)', async () => {
+      const { sqs, lambda, dispatcher } = setup();
+      sqs.put('high', ['a', 'b']);
+      lambda.setConsumer(() => {
+        throw new Error('boom');
+      });
+      await dispatcher.dispatchNext();
+      expect(sqs.remaining('high')).toEqual(['a', 'b']);
+      expect(sqs.count('DeleteMessageBatchCommand')).toBe(0);
+    });
+
+    it('deletes nothing when the invocation itself fails, and goes on with the next round', async () => {
+      const { sqs, lambda, dispatcher } = setup();
+      sqs.put('high', ['a', 'b']);
+      const throttled = new Error('Rate exceeded');
+      throttled.name = 'TooManyRequestsException';
+      lambda.failNextCall = throttled;
+      await dispatcher.dispatchNext();
+      expect(sqs.remaining('high')).toEqual(['a', 'b']);
+      sqs.expireVisibility();
+      await dispatcher.dispatchNext();
+      expect(sqs.remaining('high')).toEqual([]);
+    });
+
+    it('retries the whole batch when the response names an unknown message', async () => {
+      const { sqs, lambda, dispatcher } = setup();
+      sqs.put('high', ['a', 'b']);
+      lambda.setConsumer(() => ({ batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] }));
+      await dispatcher.dispatchNext();
+      expect(sqs.remaining('high')).toEqual(['a', 'b']);
+    });
+
+    it('counts a consumer that returns nothing as success', async () => {
+      const { sqs, lambda, dispatcher } = setup();
+      sqs.put('low', ['a']);
+      lambda.setConsumer(() => undefined);
+      await dispatcher.dispatchNext();
+      expect(sqs.remaining('low')).toEqual([]);
+    });
+  });
+
+  describe('ending a run', () => {
+    it('makes a batch visible again instead of dispatching it when the consumer would not fit in the time left', async () => {
+      // Prepare
+      const { sqs, lambda, dispatcher } = setup();
+      sqs.put('high', ['a']);
+      const stats: DispatchStats = { batches: 0, dispatched: {}, failed: {}, guardTurns: 0, released: 0 };
+      // Act
+      await dispatcher.dispatchNext(stats, () => 11_000);
+      // Assess
+      expect(lambda.invocations).toHaveLength(0);
+      expect(stats.released).toBe(1);
+      const release = sqs.calls.find((c) => c.command === 'ChangeMessageVisibilityBatchCommand')!;
+      expect(release.input.Entries).toEqual([expect.objectContaining({ VisibilityTimeout: 0 })]);
+      await dispatcher.dispatchNext(stats);
+      expect(sqs.remaining('high')).toEqual([]);
+    });
+
+    it('run stops as soon as shouldContinue says so', async () => {
+      const { sqs, lambda, dispatcher } = setup();
+      sqs.put('high', bodies('h', 10));
+      let rounds = 0;
+      const stats = await dispatcher.run(() => rounds++ < 3);
+      expect(stats.batches).toBe(3);
+      expect(lambda.invocations).toHaveLength(3);
+      expect(sqs.remaining('high')).toHaveLength(4);
+    });
+  });
+
+  describe('the event the consumer gets', () => {
+    it('is an SQS event as an event source mapping sends it, with the priority attribute readable by priorityOf', async () => {
+      const { sqs, lambda, dispatcher } = setup();
+      const [id] = sqs.put('normal', ['{"taskId":"t1"}'], {
+        priority: { DataType: 'String', StringValue: 'normal' },
+        blob: { DataType: 'Binary', BinaryValue: new Uint8Array([1, 2, 3]) },
+      });
+      await dispatcher.dispatchNext();
+      const record = lambda.invocations[0].event.Records[0];
+      expect(record).toEqual({
+        messageId: id,
+        receiptHandle: expect.stringMatching(/^rh-/),
+        body: '{"taskId":"t1"}',
+        attributes: expect.objectContaining({ ApproximateReceiveCount: '1', SentTimestamp: '1700000000000' }),
+        messageAttributes: {
+          priority: { dataType: 'String', stringValue: 'normal', stringListValues: [], binaryListValues: [] },
+          blob: { dataType: 'Binary', binaryValue: 'AQID', stringListValues: [], binaryListValues: [] },
+        },
+        md5OfBody: 'md5',
+        eventSource: 'aws:sqs',
+        eventSourceARN: sqs.arn('normal'),
+        awsRegion: 'eu-west-1',
+      });
+      expect(priorityOf(record as never)).toBe('normal');
+    });
+
+    it('toSqsRecord copes with a message without attributes', () => {
+      const record = toSqsRecord({ MessageId: 'm', ReceiptHandle: 'r', Body: 'b' }, 'arn:aws:sqs:us-east-2:1:q');
+      expect(record).toMatchObject({ messageId: 'm', messageAttributes: {}, awsRegion: 'us-east-2', eventSourceARN: 'arn:aws:sqs:us-east-2:1:q' });
+    });
+  });
+
+  describe('configuration', () => {
+    it.each([0, 11, 2.5])('fails if batchSize is %p', (batchSize) => {
+      expect(() => setup({ batchSize })).toThrow(new RegExp(`batchSize must be an integer between 1 and 10 \\(given ${batchSize}\\)`));
+    });
+
+    it('fails without levels', () => {
+      expect(() => setup({ levels: [] })).toThrow(PriorityQueueConfigError);
+    });
+  });
+});
+
+describe('Function: failuresOf', () => {
+  const ids = new Set(['a', 'b']);
+  it.each([
+    ['an empty payload', '', []],
+    ['null', 'null', []],
+    ['an object without batchItemFailures', '{"statusCode":200}', []],
+    ['a payload that is not JSON', 'not json', []],
+    ['named failures', '{"batchItemFailures":[{"itemIdentifier":"b"}]}', ['b']],
+    ['a failure list that is not a list', '{"batchItemFailures":"b"}', ['a', 'b']],
+    ['an empty itemIdentifier', '{"batchItemFailures":[{"itemIdentifier":""}]}', ['a', 'b']],
+  ])('reads %s', (_what, payload, expected) => {
+    expect([...failuresOf(payload, ids)].sort()).toEqual(expected);
+  });
+});
+
+describe('Function: parseDispatcherLevels', () => {
+  it('reads levels in order', () => {
+    expect(parseDispatcherLevels('[{"name":"a","queueUrl":"u","queueArn":"arn"}]')).toEqual([{ name: 'a', queueUrl: 'u', queueArn: 'arn' }]);
+  });
+
+  it.each([undefined, 'nope', '[]', '[{"name":"a"}]'])('fails on %p', (json) => {
+    expect(() => parseDispatcherLevels(json)).toThrow(PriorityQueueConfigError);
+  });
+});
