@@ -24,6 +24,7 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { ClaimCheck, KitFunction, WorkQueue } from '../../lib';
 import { S3ClaimCheck } from '../../lambda/runtime/claim-check/s3';
+import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { clientConfig } from '../harness/env';
 import { Ledger } from '../harness/ledger';
@@ -54,6 +55,7 @@ describe('ClaimCheck end to end', () => {
   let sqsClient: SQSClient;
 
   beforeAll(async () => {
+    requireHealthyEmulator();
     stack = await deployStack('claim-check', (s) => {
       const claimCheck = new ClaimCheck(s, 'Claims', { bucketProps: { removalPolicy: RemovalPolicy.DESTROY } });
       const results = new sqs.Queue(s, 'Results', { enforceSSL: true });

@@ -9,9 +9,10 @@
  *   ActionAfterCompletion DELETE; a repeated id schedules nothing new; a different body under the
  *   same id is refused; cancel removes it.
  *
- * Not tested here, because LocalStack 4.13.1 cannot do it: delivery of a due schedule. Its
- * Scheduler is moto's model (create/get/list/delete only): nothing ever runs a schedule, so no
- * `at()` schedule fires and ActionAfterCompletion is stored but never applied. See the report.
+ * - Scheduler delivery: a due schedule sends its message to the queue and deletes itself; a
+ *   cancelled one never arrives. LocalStack 4.13.1's own Scheduler only stores schedules; the
+ *   project's LocalStack runs the `scheduler:firing` provider plugin
+ *   (scripts/localstack-plugins/cmp_localstack/scheduler_firing), which fires them.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -24,6 +25,7 @@ import {
   ScheduleConflictError,
   scheduleNameFor,
 } from '../../lambda/runtime/delay-queue';
+import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { clientConfig } from '../harness/env';
 import { drain, queueDepth, sqsClient } from '../harness/sqs';
@@ -49,6 +51,7 @@ describe('DelayQueue end to end', () => {
   let delayedConfig: DelayQueueConfig;
 
   beforeAll(async () => {
+    requireHealthyEmulator();
     stack = await deployStack('delay-queue', (s) => {
       const reminders = new DelayQueue(s, 'Reminders', { scheduleRetryAttempts: 3, scheduleMaxEventAge: Duration.hours(2) });
       const delayed = new DelayQueue(s, 'Delayed', { queueProps: { deliveryDelay: Duration.seconds(QUEUE_DELAY_SECONDS) } });
@@ -199,6 +202,49 @@ describe('DelayQueue end to end', () => {
     expect(arrived.Body).toBe('from lambda');
     expect(cancelled).toEqual({ cancelled: true });
   }, 90_000);
+
+  it('scheduler path: a due schedule sends the message to the queue, then deletes itself; a cancelled one never arrives', async () => {
+    // Prepare: every delay takes the scheduler path (maxSqsDelaySeconds 0); a schedule fires at least a minute out.
+    const producer = new DelayQueueProducer({ config, sqs, scheduler, maxSqsDelaySeconds: 0 });
+    const run = Date.now().toString(36);
+    const id = `due-${run}`;
+    const cancelledId = `due-cancelled-${run}`;
+    // Act
+    const res = await producer.scheduleMessage('{"remind":"now"}', { delaySeconds: 65, id });
+    const toCancel = await producer.scheduleMessage('{"remind":"never"}', { delaySeconds: 65, id: cancelledId });
+    const cancelled = await producer.cancel(cancelledId);
+    const pending = await scheduler.send(new GetScheduleCommand({ Name: id, GroupName: config.scheduleGroupName }));
+    const early = await receiveOne(sqs, config.queueUrl);
+    const arrived = await waitFor('the scheduled message', () => receiveOne(sqs, config.queueUrl), { timeoutMs: 100_000, intervalMs: 0 });
+    const gone = await waitFor(
+      'the schedule to delete itself',
+      async () => {
+        try {
+          await scheduler.send(new GetScheduleCommand({ Name: id, GroupName: config.scheduleGroupName }));
+          return undefined;
+        } catch (error) {
+          return (error as Error).name;
+        }
+      },
+      { timeoutMs: 10_000, intervalMs: 250 },
+    );
+    // The cancelled message was due at the same time: give it a few more seconds to (not) arrive.
+    const late = await drain(sqs, config.queueUrl, { waitSeconds: 3 });
+    // Assess
+    expect(res).toMatchObject({ path: 'scheduler', status: 'scheduled', scheduleName: id });
+    expect(toCancel).toMatchObject({ path: 'scheduler', status: 'scheduled' });
+    expect(cancelled).toBe(true);
+    expect(pending).toMatchObject({ State: 'ENABLED', ActionAfterCompletion: 'DELETE' });
+    expect(early).toBeUndefined();
+    expect(arrived.body).toBe('{"remind":"now"}');
+    const lagMs = arrived.receivedAt - res.deliverAt.getTime();
+    console.log(`delay-queue: scheduler path, a 65 s delay arrived ${lagMs} ms after its delivery time`);
+    expect(lagMs).toBeGreaterThanOrEqual(0); // at() rounds up to the whole second: never early
+    expect(lagMs).toBeLessThan(5_000);
+    expect(gone).toBe('ResourceNotFoundException'); // ActionAfterCompletion DELETE
+    expect(late.map((m) => m.Body)).toEqual([]);
+    expect(await producer.cancel(id)).toBe(false); // delivered: nothing left to cancel
+  }, 120_000);
 
   it('keeps the schedule dead-letter queue empty', async () => {
     expect(await queueDepth(sqs, stack.outputs.ScheduleDlqUrl)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });

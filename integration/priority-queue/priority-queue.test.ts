@@ -18,6 +18,7 @@ import { CfnOutput, Duration, type Stack } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { KitFunction, PriorityMode, PriorityQueue } from '../../lib';
 import { type PriorityQueueConfig, PriorityQueueProducer } from '../../lambda/runtime/priority-queue';
+import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { Ledger } from '../harness/ledger';
 import { drain, queueDepth, sqsClient } from '../harness/sqs';
@@ -65,6 +66,7 @@ describe('PriorityQueue end to end', () => {
   let client: SQSClient;
 
   beforeAll(async () => {
+    requireHealthyEmulator();
     stack = await deployStack('priority-queue', (s) => {
       const weightedResults = new sqs.Queue(s, 'WeightedResults', { enforceSSL: true });
       const strictResults = new sqs.Queue(s, 'StrictResults', { enforceSSL: true });

@@ -12,6 +12,7 @@ import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { KitFunction, SequentialConvoy } from '../../lib';
 import { ConvoyProducer } from '../../lambda/runtime/sequential-convoy/producer';
+import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { clientConfig } from '../harness/env';
 import { Ledger } from '../harness/ledger';
@@ -44,6 +45,7 @@ describe('SequentialConvoy end to end', () => {
   let ddb: DynamoDBClient;
 
   beforeAll(async () => {
+    requireHealthyEmulator();
     stack = await deployStack('sequential-convoy', (s) => {
       const table = new dynamodb.Table(s, 'Entities', {
         partitionKey: { name: 'entityId', type: dynamodb.AttributeType.STRING },

@@ -1,0 +1,63 @@
+/**
+ * The request-reply wire protocol, shared by requesters, responders and the reaper.
+ *
+ * A request is an SQS message on the request queue: the body is the JSON payload; message
+ * attributes carry `CorrelationId` (a random UUID), `ReplyTo` (the URL of the requester's own
+ * reply queue) and `ExpiresAt` (epoch milliseconds after which nobody waits for the reply).
+ * A reply is a message on the `ReplyTo` queue: the body is the JSON result, or `{ name, message }`
+ * when `ReplyStatus` is `error`; attributes carry the same `CorrelationId`.
+ */
+
+export const CORRELATION_ID_ATTRIBUTE = 'CorrelationId';
+export const REPLY_TO_ATTRIBUTE = 'ReplyTo';
+export const EXPIRES_AT_ATTRIBUTE = 'ExpiresAt';
+export const REPLY_STATUS_ATTRIBUTE = 'ReplyStatus';
+
+/** Tag on a reply queue: epoch seconds of the last time its requester used it. */
+export const HEARTBEAT_TAG = 'cdk-messaging-patterns:heartbeat';
+
+/** Environment variables the construct sets on requesters, responders and the reaper. */
+export const REQUEST_QUEUE_URL_ENV = 'REQUEST_QUEUE_URL';
+export const REQUEST_QUEUE_ARN_ENV = 'REQUEST_QUEUE_ARN';
+export const REPLY_QUEUE_PREFIX_ENV = 'REPLY_QUEUE_PREFIX';
+export const REPLY_QUEUE_IDLE_TIMEOUT_ENV = 'REPLY_QUEUE_IDLE_TIMEOUT_SECONDS';
+
+/** Logs warnings (and information); `console` fits, so does a Powertools `Logger`. */
+export interface RequestReplyLogger {
+  warn(message: string, ...extra: unknown[]): void;
+  info?(message: string, ...extra: unknown[]): void;
+}
+
+/** Parts of an SQS queue ARN. */
+export interface QueueArnParts {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly name: string;
+}
+
+/** Splits an SQS queue ARN (`arn:aws:sqs:us-east-1:111122223333:orders`). */
+export function parseQueueArn(arn: string): QueueArnParts {
+  const [prefix, partition, service, region, account, name] = arn.split(':');
+  if (prefix !== 'arn' || service !== 'sqs' || !partition || !region || !account || !name) {
+    throw new Error(`not an SQS queue ARN: '${arn}'`);
+  }
+  return { partition, region, account, name };
+}
+
+/**
+ * The account and name of a queue URL. Accepts AWS URLs (`https://sqs.<region>.amazonaws.com/<account>/<name>`)
+ * and emulator URLs that end in `/<account>/<name>`.
+ */
+export function parseQueueUrl(url: string): { account: string; name: string } | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const parts = parsed.pathname.split('/').filter(Boolean);
+  if (parts.length < 2) return undefined;
+  const [account, name] = parts.slice(-2);
+  return /^\d{12}$/.test(account) && /^[A-Za-z0-9_-]{1,80}$/.test(name) ? { account, name } : undefined;
+}

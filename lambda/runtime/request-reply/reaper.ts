@@ -1,0 +1,61 @@
+import {
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ListQueueTagsCommand,
+  ListQueuesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { HEARTBEAT_TAG, type RequestReplyLogger } from './protocol';
+
+/** What {@link reapIdleReplyQueues} did. */
+export interface ReapResult {
+  /** Reply queues looked at. */
+  readonly checked: number;
+  /** URLs of the reply queues deleted. */
+  readonly deleted: string[];
+}
+
+const isQueueGone = (error: unknown): boolean => /QueueDoesNotExist|NonExistentQueue/.test((error as { name?: string }).name ?? '');
+
+/**
+ * Deletes the reply queues under `prefix` whose requester has not used them for `idleSeconds`
+ * (their heartbeat tag, else their creation time, is older). Requesters refresh the heartbeat when
+ * a quarter of `idleSeconds` has passed, so a queue in use is never deleted; a requester whose
+ * queue was deleted while it was idle creates a new one on its next request.
+ */
+export async function reapIdleReplyQueues(
+  client: SQSClient,
+  prefix: string,
+  idleSeconds: number,
+  options: { now?: number; logger?: RequestReplyLogger | null } = {},
+): Promise<ReapResult> {
+  if (!/^[A-Za-z0-9_-]{1,60}$/.test(prefix)) throw new Error(`prefix must be 1-60 letters, digits, - or _ (given '${prefix}')`);
+  const logger = options.logger === undefined ? console : options.logger;
+  const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
+  const urls: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const res = await client.send(new ListQueuesCommand({ QueueNamePrefix: prefix, MaxResults: 1000, NextToken }));
+    urls.push(...(res.QueueUrls ?? []));
+    NextToken = res.NextToken;
+  } while (NextToken);
+
+  const deleted: string[] = [];
+  for (const url of urls) {
+    try {
+      const tags = (await client.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
+      let lastUsed = Number(tags[HEARTBEAT_TAG]);
+      if (!Number.isFinite(lastUsed) || lastUsed <= 0) {
+        const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['CreatedTimestamp'] }));
+        lastUsed = Number(attrs.Attributes?.CreatedTimestamp ?? nowSeconds);
+      }
+      if (nowSeconds - lastUsed <= idleSeconds) continue;
+      await client.send(new DeleteQueueCommand({ QueueUrl: url }));
+      deleted.push(url);
+      logger?.info?.(JSON.stringify({ message: 'idle reply queue deleted', url, idleSeconds: nowSeconds - lastUsed }));
+    } catch (error) {
+      if (!isQueueGone(error)) throw error;
+    }
+  }
+  return { checked: urls.length, deleted };
+}

@@ -1,0 +1,2 @@
+export * from './failure-reason-store';
+export * from './redrive';

@@ -1,0 +1,190 @@
+import { Annotations, Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { KitFunction } from '../core/kit-function';
+import { PropsValidator, isUnresolved } from '../core/validation';
+
+/** The most SQS accepts for a message move task's `MaxNumberOfMessagesPerSecond`. */
+export const MAX_REDRIVE_RATE = 500;
+
+/** Props of {@link DeadLetterQueueRedrive}. */
+export interface DeadLetterQueueRedriveProps {
+  /**
+   * The dead-letter queue to redrive.
+   *
+   * @default - the dead-letter queue of `sourceQueue`, when it was created with one (every kit queue is)
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+
+  /**
+   * The queue whose dead letters these are. Messages go back to the queue each one came from (the
+   * move task names no destination); the function may send to this queue only, so a dead-letter
+   * queue shared by several queues needs `grantSendTo` for the others.
+   *
+   * @default - none; give this or `destinationQueue`
+   */
+  readonly sourceQueue?: sqs.IQueue;
+
+  /**
+   * Move the messages to this queue instead of back to their source. Must be of the dead-letter
+   * queue's type (FIFO or standard).
+   *
+   * @default - none; give this or `sourceQueue`
+   */
+  readonly destinationQueue?: sqs.IQueue;
+
+  /**
+   * Redrive on a schedule too, e.g. `events.Schedule.rate(Duration.hours(6))` to retry messages that
+   * failed during a downstream outage. A scheduled run skips an empty dead-letter queue and never
+   * starts a second redrive while one runs. Messages that still fail come back to the dead-letter
+   * queue after `maxReceiveCount` more receives, and are redriven again at the next run: schedule
+   * only what a retry can fix.
+   *
+   * @default - no schedule: invoke the function to redrive
+   */
+  readonly schedule?: events.Schedule;
+
+  /**
+   * Messages moved per second (1–500), so a recovered consumer is not flooded.
+   *
+   * @default - SQS chooses a rate based on the backlog
+   */
+  readonly maxMessagesPerSecond?: number;
+}
+
+/**
+ * Redrive for a dead-letter queue: a function that starts, reports or cancels an SQS message move
+ * task (`StartMessageMoveTask`, `ListMessageMoveTasks`, `CancelMessageMoveTask`) that moves the
+ * dead letters back to their queue, optionally on a schedule.
+ *
+ * Invoke it with `{ "action": "start" }` (default), `{ "action": "status" }` or
+ * `{ "action": "cancel" }`; `maxMessagesPerSecond` in the payload overrides the rate once. For an
+ * interactive redrive with a progress display, use `scripts/dlq.ts redrive`.
+ *
+ * @example
+ * const orders = new WorkQueue(this, 'Orders', { consumer });
+ * new DeadLetterQueueRedrive(this, 'OrdersRedrive', { sourceQueue: orders.queue });
+ */
+export class DeadLetterQueueRedrive extends Construct {
+  /** The redrive function. */
+  public readonly function: lambda.Function;
+  /** The dead-letter queue it redrives. */
+  public readonly deadLetterQueue: sqs.IQueue;
+  /** The schedule's rule, when a schedule was given. */
+  public readonly rule?: events.Rule;
+
+  constructor(scope: Construct, id: string, props: DeadLetterQueueRedriveProps) {
+    super(scope, id);
+    const v = new PropsValidator(this);
+    const sourceDlq = props.sourceQueue instanceof sqs.Queue ? props.sourceQueue.deadLetterQueue?.queue : undefined;
+    const deadLetterQueue = props.deadLetterQueue ?? sourceDlq;
+
+    v.check(
+      deadLetterQueue !== undefined,
+      props.sourceQueue
+        ? `deadLetterQueue is required: sourceQueue ${props.sourceQueue.node.path} has no dead-letter queue the kit can see (given no deadLetterQueue)`
+        : 'deadLetterQueue is required, or a sourceQueue created with a deadLetterQueue (given neither)',
+    );
+    v.mutuallyExclusive({ sourceQueue: props.sourceQueue, destinationQueue: props.destinationQueue });
+    v.check(
+      props.sourceQueue !== undefined || props.destinationQueue !== undefined,
+      'provide sourceQueue (messages go back to it) or destinationQueue (messages move there): the function needs permission to send to it (given neither)',
+    );
+    if (props.deadLetterQueue && sourceDlq && sourceDlq !== props.deadLetterQueue) {
+      v.check(
+        false,
+        `deadLetterQueue must be the dead-letter queue of sourceQueue (given ${props.deadLetterQueue.node.path}, but ${props.sourceQueue!.node.path} dead-letters to ${sourceDlq.node.path})`,
+      );
+    }
+    if (deadLetterQueue && props.destinationQueue) {
+      v.check(deadLetterQueue !== props.destinationQueue, `destinationQueue must not be the dead-letter queue itself (given ${deadLetterQueue.node.path})`);
+      const a = deadLetterQueue.fifo;
+      const b = props.destinationQueue.fifo;
+      if (!isUnresolved(a) && !isUnresolved(b) && a !== b) {
+        v.check(false, `destinationQueue must be of the dead-letter queue's type: SQS moves FIFO to FIFO and standard to standard only (given a ${b ? 'FIFO' : 'standard'} queue for a ${a ? 'FIFO' : 'standard'} dead-letter queue)`);
+      }
+    }
+    v.integerInRange('maxMessagesPerSecond', props.maxMessagesPerSecond, 1, MAX_REDRIVE_RATE);
+    v.throwIfInvalid();
+
+    if (props.sourceQueue instanceof sqs.Queue && !sourceDlq) {
+      Annotations.of(this).addWarningV2(
+        'cdk-messaging-patterns:redriveSourceWithoutDlq',
+        `sourceQueue ${props.sourceQueue.node.path} has no dead-letter queue the kit can see: SQS redrives only from a queue that another queue's redrive policy names.`,
+      );
+    }
+
+    this.deadLetterQueue = deadLetterQueue!;
+    const environment: Record<string, string> = { DEAD_LETTER_QUEUE_ARN: this.deadLetterQueue.queueArn };
+    if (props.destinationQueue) environment.DESTINATION_QUEUE_ARN = props.destinationQueue.queueArn;
+    if (props.maxMessagesPerSecond !== undefined) environment.MAX_MESSAGES_PER_SECOND = String(props.maxMessagesPerSecond);
+
+    this.function = new KitFunction(this, 'Function', {
+      handler: 'dead-letter-queue/redrive',
+      functionProps: {
+        description: `Redrives the dead-letter queue of ${this.node.path}`,
+        timeout: Duration.seconds(30),
+        environment,
+      },
+    });
+    const reason =
+      'Invoked by an operator or a schedule. A lost invocation loses no message: the messages stay in the dead-letter queue (whose alarm stays on) and the next run redrives them, so no failure destination is needed.';
+    Validations.of(this.function).acknowledge({ id: 'Serverless-LambdaDLQ', reason });
+    Validations.of(this.function).acknowledge({ id: 'Serverless-LambdaAsyncFailureDestination', reason });
+
+    // Permissions SQS checks for a message move task, on the caller.
+    this.deadLetterQueue.grantConsumeMessages(this.function);
+    this.deadLetterQueue.grant(this.function, 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks', 'sqs:CancelMessageMoveTask');
+    const target = (props.destinationQueue ?? props.sourceQueue)!;
+    target.grantSendMessages(this.function);
+    if (this.deadLetterQueue.encryptionMasterKey || target.encryptionMasterKey) {
+      for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+        Validations.of(this.function.role!).acknowledge({
+          id: `AwsSolutions-IAM5[Action::${action}]`,
+          reason: `CDK's queue grants for a KMS-encrypted queue: ${action} covers the variants of one operation (e.g. GenerateDataKey, GenerateDataKeyWithoutPlaintext) on the queue's key only, which SQS needs to move messages between encrypted queues.`,
+        });
+      }
+    }
+
+    if (props.schedule) {
+      this.rule = new events.Rule(this, 'Schedule', {
+        schedule: props.schedule,
+        description: `Redrives the dead-letter queue of ${this.node.path}`,
+      });
+      this.rule.addTarget(
+        new targets.LambdaFunction(this.function, {
+          event: events.RuleTargetInput.fromObject({ action: 'start', trigger: 'schedule' }),
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
+        }),
+      );
+      Validations.of(this.rule).acknowledge({
+        id: 'Serverless-EventBusDLQ',
+        reason: 'The event is a constant schedule tick carrying no data: a tick that cannot be delivered loses nothing (the messages stay in the dead-letter queue) and the next tick redrives them.',
+      });
+    }
+  }
+
+  /**
+   * Lets the function send to another queue that dead-letters into the same dead-letter queue (a
+   * shared DLQ): their messages go back there.
+   */
+  public grantSendTo(queue: sqs.IQueue): iam.Grant {
+    return queue.grantSendMessages(this.function);
+  }
+
+  /** Grants `grantee` (an operator role, a runbook) permission to invoke the redrive. */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return this.function.grantInvoke(grantee);
+  }
+
+  /** Failed invocations of the redrive function (Sum over 5 minutes). */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricErrors(props);
+  }
+}

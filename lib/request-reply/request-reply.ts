@@ -1,0 +1,269 @@
+import { Annotations, Duration, Names, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { QueueAlarmProps, validateAlarmProps } from '../core/alarms';
+import { KitFunction } from '../core/kit-function';
+import { QueueInputProps, validateQueueInputs } from '../core/queue-builder';
+import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
+import { WorkQueue } from '../work-queue/work-queue';
+
+/** Environment variables the run-time helpers read (same names as in `runtime/request-reply`). */
+export const REQUEST_QUEUE_URL_ENV = 'REQUEST_QUEUE_URL';
+export const REQUEST_QUEUE_ARN_ENV = 'REQUEST_QUEUE_ARN';
+export const REPLY_QUEUE_PREFIX_ENV = 'REPLY_QUEUE_PREFIX';
+export const REPLY_QUEUE_IDLE_TIMEOUT_ENV = 'REPLY_QUEUE_IDLE_TIMEOUT_SECONDS';
+
+/** Props of {@link RequestReply}. */
+export interface RequestReplyProps extends QueueInputProps {
+  /**
+   * The function that answers requests, fed by the request queue. Write it with `requestHandler`
+   * from `cdk-messaging-patterns/runtime/request-reply`.
+   */
+  readonly responder: lambda.IFunction;
+
+  /**
+   * The responder's timeout, when it cannot be read from `responder` (an imported function).
+   *
+   * @default - `responder.timeout` for a `lambda.Function`
+   */
+  readonly responderTimeout?: Duration;
+
+  /**
+   * Requests per responder invocation, 1–10 (no batching window: a request waits for nothing).
+   *
+   * @default 10
+   */
+  readonly batchSize?: number;
+
+  /**
+   * The most concurrent responder invocations (2–1000).
+   *
+   * @default - no limit beyond the function's and the account's concurrency
+   */
+  readonly maxConcurrency?: number;
+
+  /**
+   * Name prefix of the reply queues requesters create at run time (one per requester instance),
+   * 8–60 letters, digits, `-` or `_`. Requesters and the reaper get rights on `<prefix>*` only, so
+   * it must not be the start of any other queue's name.
+   *
+   * @default - a name unique to this construct, ending in `-reply-`
+   */
+  readonly replyQueuePrefix?: string;
+
+  /**
+   * How long a reply queue may go unused before the reaper deletes it (its requester is gone: a
+   * Lambda execution environment that was shut down, a process that ended). Requesters refresh a
+   * heartbeat tag when a quarter of this has passed; keep request timeouts far below it. 5 minutes
+   * to 7 days.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly replyQueueIdleTimeout?: Duration;
+
+  /**
+   * When the reaper runs.
+   *
+   * @default - every quarter of `replyQueueIdleTimeout` (15 minutes by default)
+   */
+  readonly reaperSchedule?: events.Schedule;
+
+  /**
+   * Alarms on the request queue and its dead-letter queue.
+   *
+   * @default - a dead-letter-queue alarm and an oldest-request alarm (1 hour), no actions
+   */
+  readonly alarms?: QueueAlarmProps;
+}
+
+/**
+ * Request-reply over SQS with correlation ids.
+ *
+ * Requesters send requests to one request queue (a `WorkQueue`: DLQ, encryption, TLS-only, alarms)
+ * answered by the responder function; each request carries a correlation id, an expiry and the URL
+ * of the requester's own reply queue. Each requester instance (a Lambda execution environment, a
+ * process) creates one reply queue at run time under `replyQueuePrefix` and is its only reader, so
+ * a reply can never reach another requester; replies nobody waits for (timed out, duplicates) are
+ * dropped with a log. A scheduled reaper deletes reply queues whose requester is gone.
+ *
+ * @example
+ * const quotes = new RequestReply(this, 'Quotes', { responder: quoteFn });
+ * quotes.addRequester(apiFn);   // apiFn: SqsRequester.fromEnvironment().request(payload, { timeoutMs: 5000 })
+ */
+export class RequestReply extends Construct {
+  /** The request side: request queue, dead-letter queue, event source mapping and alarms. */
+  public readonly requests: WorkQueue;
+  /** The request queue. */
+  public readonly requestQueue: sqs.IQueue;
+  /** Its dead-letter queue, when it has one the kit knows of. */
+  public readonly deadLetterQueue?: sqs.IQueue;
+  /** The customer managed key encrypting the request queues, if any. */
+  public readonly encryptionKey?: kms.IKey;
+  /** Name prefix of the reply queues. */
+  public readonly replyQueuePrefix: string;
+  /** ARN pattern of the reply queues (`arn:...:sqs:<region>:<account>:<prefix>*`). */
+  public readonly replyQueueArnPattern: string;
+  /** The function deleting idle reply queues. */
+  public readonly reaper: lambda.Function;
+  /** How long a reply queue may go unused before it is deleted. */
+  public readonly replyQueueIdleTimeout: Duration;
+
+  constructor(scope: Construct, id: string, props: RequestReplyProps) {
+    super(scope, id);
+    const v = new PropsValidator(this);
+    validateQueueInputs(v, props);
+    v.check(
+      props.queueProps?.fifo !== true,
+      'queueProps.fifo must not be true: requests are independent, and replies are matched by correlation id, not order (given true)',
+    );
+    v.integerInRange('batchSize', props.batchSize, 1, 10);
+    v.integerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
+    v.durationInRange('replyQueueIdleTimeout', props.replyQueueIdleTimeout, Duration.minutes(5), Duration.days(7));
+    if (props.replyQueuePrefix !== undefined && !isUnresolved(props.replyQueuePrefix)) {
+      v.check(
+        /^[A-Za-z0-9_-]{8,60}$/.test(props.replyQueuePrefix),
+        `replyQueuePrefix must be 8-60 letters, digits, - or _, so that <prefix>* names only reply queues (given ${describeValue(props.replyQueuePrefix)})`,
+      );
+      const requestName = props.queueProps?.queueName;
+      if (requestName && !isUnresolved(requestName)) {
+        v.check(
+          !requestName.startsWith(props.replyQueuePrefix),
+          `replyQueuePrefix must not start the request queue's name, or requesters could delete it (given ${describeValue(props.replyQueuePrefix)} and queue ${describeValue(requestName)})`,
+        );
+      }
+    }
+    validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? Duration.days(4));
+    v.throwIfInvalid();
+
+    this.requests = new WorkQueue(this, 'Requests', {
+      existingQueue: props.existingQueue,
+      queueProps: props.queueProps,
+      deployDeadLetterQueue: props.deployDeadLetterQueue,
+      deadLetterQueueProps: props.deadLetterQueueProps,
+      maxReceiveCount: props.maxReceiveCount,
+      encryptionKey: props.encryptionKey,
+      consumer: props.responder,
+      consumerTimeout: props.responderTimeout,
+      batchSize: props.batchSize ?? 10,
+      maxConcurrency: props.maxConcurrency,
+      alarms: props.alarms,
+    });
+    this.requestQueue = this.requests.queue;
+    this.deadLetterQueue = this.requests.deadLetterQueue;
+    this.encryptionKey = this.requests.encryptionKey;
+
+    this.replyQueuePrefix = props.replyQueuePrefix ?? `${Names.uniqueResourceName(this, { maxLength: 40, separator: '-' })}-reply-`;
+    const stack = Stack.of(this);
+    this.replyQueueArnPattern = `arn:${stack.partition}:sqs:${stack.region}:${stack.account}:${this.replyQueuePrefix}*`;
+    this.replyQueueIdleTimeout = props.replyQueueIdleTimeout ?? Duration.hours(1);
+
+    // The responder replies to reply queues only, and checks reply-to addresses against the prefix.
+    this.grantReply(props.responder);
+    if (props.responder instanceof lambda.Function) {
+      props.responder.addEnvironment(REPLY_QUEUE_PREFIX_ENV, this.replyQueuePrefix);
+    } else {
+      Annotations.of(this).addWarningV2(
+        'cdk-messaging-patterns:importedResponder',
+        `responder ${props.responder.node.path} was imported, so the kit cannot set ${REPLY_QUEUE_PREFIX_ENV} on it: set it to '${this.replyQueuePrefix}' (or pass replyQueuePrefix to requestHandler) so it answers reply queues of this pattern only.`,
+      );
+    }
+
+    // The reaper.
+    this.reaper = new KitFunction(this, 'Reaper', {
+      handler: 'request-reply/reaper',
+      functionProps: {
+        description: `Deletes idle reply queues of ${this.node.path}`,
+        timeout: Duration.minutes(2),
+        environment: {
+          [REPLY_QUEUE_PREFIX_ENV]: this.replyQueuePrefix,
+          [REPLY_QUEUE_IDLE_TIMEOUT_ENV]: String(this.replyQueueIdleTimeout.toSeconds()),
+        },
+      },
+    });
+    this.reaper.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:ListQueues'], resources: [`arn:${stack.partition}:sqs:${stack.region}:${stack.account}:*`] }),
+    );
+    this.reaper.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:ListQueueTags', 'sqs:GetQueueAttributes', 'sqs:DeleteQueue'], resources: [this.replyQueueArnPattern] }),
+    );
+    Validations.of(this.reaper.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:*]`,
+      reason: 'sqs:ListQueues is authorised on the account\'s queue wildcard only (arn:...:sqs:<region>:<account>:*); the reaper lists with a name prefix and acts on <prefix>* queues only.',
+    });
+    Validations.of(this.reaper.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${this.replyQueuePrefix}*]`,
+      reason: 'Reply queues are created at run time, one per requester instance, under this construct\'s own name prefix: their names are not known at synth time.',
+    });
+    const asyncReason =
+      'Invoked only by its schedule. A missed run loses nothing: idle reply queues are deleted by the next run, and they hold no message anyone waits for.';
+    Validations.of(this.reaper).acknowledge({ id: 'Serverless-LambdaDLQ', reason: asyncReason });
+    Validations.of(this.reaper).acknowledge({ id: 'Serverless-LambdaAsyncFailureDestination', reason: asyncReason });
+
+    const minutes = Math.max(1, Math.floor(this.replyQueueIdleTimeout.toMinutes({ integral: false }) / 4));
+    const rule = new events.Rule(this, 'ReaperSchedule', {
+      schedule: props.reaperSchedule ?? events.Schedule.rate(Duration.minutes(minutes)),
+      description: `Deletes idle reply queues of ${this.node.path}`,
+    });
+    rule.addTarget(new targets.LambdaFunction(this.reaper, { retryAttempts: 0 }));
+    Validations.of(rule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason: 'The event is a schedule tick carrying no data: a tick that cannot be delivered loses nothing, the next one reaps.',
+    });
+  }
+
+  /**
+   * Makes `fn` a requester: grants {@link grantRequest} and sets the variables
+   * `SqsRequester.fromEnvironment()` reads.
+   */
+  public addRequester(fn: lambda.Function): iam.Grant {
+    fn.addEnvironment(REQUEST_QUEUE_URL_ENV, this.requestQueue.queueUrl);
+    fn.addEnvironment(REQUEST_QUEUE_ARN_ENV, this.requestQueue.queueArn);
+    fn.addEnvironment(REPLY_QUEUE_PREFIX_ENV, this.replyQueuePrefix);
+    fn.addEnvironment(REPLY_QUEUE_IDLE_TIMEOUT_ENV, String(this.replyQueueIdleTimeout.toSeconds()));
+    return this.grantRequest(fn);
+  }
+
+  /**
+   * Grants `grantee` what a requester needs: send to the request queue (and use its key), and
+   * create, tag, read and delete its own reply queue under the prefix.
+   *
+   * The reply-queue statement names `<prefix>*`: cdk-nag reports AwsSolutions-IAM5 on the grantee's
+   * policy; acknowledge it there with the reason that reply queues are created at run time.
+   */
+  public grantRequest(grantee: iam.IGrantable): iam.Grant {
+    const send = this.requestQueue.grantSendMessages(grantee);
+    const replies = iam.Grant.addToPrincipal({
+      grantee,
+      // CreateQueue with tags needs TagQueue too; TagQueue also refreshes the heartbeat.
+      actions: ['sqs:CreateQueue', 'sqs:TagQueue', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:DeleteQueue'],
+      resourceArns: [this.replyQueueArnPattern],
+    });
+    return send.combine(replies);
+  }
+
+  /** Grants `grantee` (a responder) permission to send replies to reply queues. */
+  public grantReply(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['sqs:SendMessage'], resourceArns: [this.replyQueueArnPattern] });
+  }
+
+  /** Requests waiting for a responder (Maximum over 1 minute). */
+  public metricWaitingRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.requests.metricVisibleMessages(props);
+  }
+
+  /** Age of the oldest request, in seconds (Maximum over 1 minute): requesters time out long before it grows. */
+  public metricOldestRequestAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.requests.metricOldestMessageAge(props);
+  }
+
+  /** Requests in the dead-letter queue (Maximum over 1 minute), if there is one. */
+  public metricDeadLetterRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric | undefined {
+    return this.requests.metricDeadLetterMessages(props);
+  }
+}

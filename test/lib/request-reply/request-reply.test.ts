@@ -1,0 +1,243 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as runtime from '../../../lambda/runtime/request-reply/protocol';
+import { KitFunction, MessagingPatternsError, RequestReply } from '../../../lib';
+import * as lib from '../../../lib/request-reply';
+import { inlineFunction, nagErrors, newStack, template, warnings } from '../../helpers/cdk';
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+/** Statements of the IAM policies attached to the role whose logical id matches `role`. */
+function statementsOf(stack: Stack, role: RegExp): Statement[] {
+  return Object.values(template(stack).findResources('AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => role.test(r.Ref)))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+const replyArnPattern = (prefix: string) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sqs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${prefix}*`]],
+});
+
+describe('RequestReply', () => {
+  describe('defaults', () => {
+    let stack: Stack;
+    let rr: RequestReply;
+    let responder: lambda.Function;
+    let requester: lambda.Function;
+    beforeEach(() => {
+      stack = newStack();
+      responder = inlineFunction(stack, 'Responder', Duration.seconds(5));
+      requester = inlineFunction(stack, 'Requester');
+      rr = new RequestReply(stack, 'Quotes', { responder });
+      rr.addRequester(requester);
+    });
+
+    it('builds the request side as a WorkQueue: standard queue, DLQ, visibility 6 x the responder timeout, batch 10', () => {
+      const t = template(stack);
+      t.hasResourceProperties('AWS::SQS::Queue', {
+        VisibilityTimeout: 30,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+        FifoQueue: Match.absent(),
+      });
+      t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: Match.stringLikeRegexp('Responder') },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        MaximumBatchingWindowInSeconds: Match.absent(),
+      });
+      expect(rr.requestQueue).toBe(rr.requests.queue);
+      expect(rr.deadLetterQueue).toBeDefined();
+      t.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    });
+
+    it('derives a unique reply-queue prefix ending in -reply-', () => {
+      expect(rr.replyQueuePrefix).toMatch(/^[A-Za-z0-9-]{1,40}-reply-$/);
+      const other = new RequestReply(stack, 'Orders', { responder: inlineFunction(stack, 'R2') });
+      expect(other.replyQueuePrefix).not.toBe(rr.replyQueuePrefix);
+    });
+
+    it('lets the responder send to reply queues only, and tells it the prefix', () => {
+      const sends = statementsOf(stack, /^ResponderServiceRole/).filter((s) => actionsOf(s).includes('sqs:SendMessage'));
+      expect(sends.map((s) => s.Resource)).toEqual([replyArnPattern(rr.replyQueuePrefix)]);
+      template(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Handler: 'index.handler',
+        Environment: { Variables: { REPLY_QUEUE_PREFIX: rr.replyQueuePrefix } },
+      });
+    });
+
+    it('gives a requester the variables and rights it needs: send requests, own reply queues under the prefix', () => {
+      template(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: {
+            REQUEST_QUEUE_URL: { Ref: Match.stringLikeRegexp('QuotesRequestsQueue') },
+            REQUEST_QUEUE_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('QuotesRequestsQueue'), 'Arn'] },
+            REPLY_QUEUE_PREFIX: rr.replyQueuePrefix,
+            REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: '3600',
+          },
+        },
+      });
+      const statements = statementsOf(stack, /^RequesterServiceRole/);
+      expect(statements).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Action: expect.arrayContaining(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [expect.stringMatching(/QuotesRequestsQueue/), 'Arn'] } }),
+          expect.objectContaining({
+            Action: ['sqs:CreateQueue', 'sqs:TagQueue', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:DeleteQueue'],
+            Resource: replyArnPattern(rr.replyQueuePrefix),
+          }),
+        ]),
+      );
+      // Nothing on "*", nothing on other queues.
+      expect(statements.every((s) => s.Resource !== '*')).toBe(true);
+    });
+
+    it('runs the reaper every 15 minutes with list rights on the account and delete rights on reply queues only', () => {
+      template(stack).hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(15 minutes)',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('QuotesReaper'), 'Arn'] } })],
+      });
+      template(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs24.x',
+        Environment: { Variables: Match.objectLike({ REPLY_QUEUE_PREFIX: rr.replyQueuePrefix, REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: '3600' }) },
+      });
+      const statements = statementsOf(stack, /^QuotesReaperRole/);
+      const list = statements.find((s) => actionsOf(s).includes('sqs:ListQueues'))!;
+      expect(list.Resource).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sqs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':*']],
+      });
+      const del = statements.find((s) => actionsOf(s).includes('sqs:DeleteQueue'))!;
+      expect(del.Resource).toEqual(replyArnPattern(rr.replyQueuePrefix));
+    });
+
+    it('adds no warnings', () => {
+      expect(warnings(stack)).toEqual([]);
+    });
+
+    it('exposes metrics', () => {
+      expect(rr.metricWaitingRequests().metricName).toBe('ApproximateNumberOfMessagesVisible');
+      expect(rr.metricOldestRequestAge().metricName).toBe('ApproximateAgeOfOldestMessage');
+      expect(rr.metricDeadLetterRequests()?.metricName).toBe('ApproximateNumberOfMessagesVisible');
+    });
+  });
+
+  it('keeps its variable names in step with the run-time helpers', () => {
+    expect([lib.REQUEST_QUEUE_URL_ENV, lib.REQUEST_QUEUE_ARN_ENV, lib.REPLY_QUEUE_PREFIX_ENV, lib.REPLY_QUEUE_IDLE_TIMEOUT_ENV]).toEqual([
+      runtime.REQUEST_QUEUE_URL_ENV,
+      runtime.REQUEST_QUEUE_ARN_ENV,
+      runtime.REPLY_QUEUE_PREFIX_ENV,
+      runtime.REPLY_QUEUE_IDLE_TIMEOUT_ENV,
+    ]);
+  });
+
+  it('honours prefix, idle timeout, schedule, batch size, concurrency and the shared queue props', () => {
+    const stack = newStack();
+    const key = new kms.Key(stack, 'Key');
+    const rr = new RequestReply(stack, 'Quotes', {
+      responder: inlineFunction(stack, 'Responder'),
+      replyQueuePrefix: 'quotes-replies-',
+      replyQueueIdleTimeout: Duration.hours(4),
+      reaperSchedule: events.Schedule.rate(Duration.minutes(5)),
+      batchSize: 1,
+      maxConcurrency: 20,
+      maxReceiveCount: 2,
+      encryptionKey: key,
+    });
+    expect(rr.replyQueuePrefix).toBe('quotes-replies-');
+    expect(rr.encryptionKey).toBe(key);
+    const t = template(stack);
+    t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: '14400' }) } });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 1, ScalingConfig: { MaximumConcurrency: 20 } });
+    t.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 2 }), KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('derives the reaper period from the idle timeout', () => {
+    const stack = newStack();
+    new RequestReply(stack, 'Quotes', { responder: inlineFunction(stack, 'Responder'), replyQueueIdleTimeout: Duration.minutes(10) });
+    template(stack).hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(2 minutes)' });
+  });
+
+  it('warns that an imported responder must be told the prefix', () => {
+    const stack = newStack();
+    const fn = lambda.Function.fromFunctionAttributes(stack, 'Imported', {
+      functionArn: 'arn:aws:lambda:us-east-1:111122223333:function:responder',
+      role: new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }),
+    });
+    new RequestReply(stack, 'Quotes', { responder: fn, responderTimeout: Duration.seconds(10) });
+    expect(warnings(stack)).toEqual([expect.stringMatching(/was imported, so the kit cannot set REPLY_QUEUE_PREFIX on it/)]);
+  });
+
+  describe('validation', () => {
+    const build = (props: Partial<ConstructorParameters<typeof RequestReply>[2]>) => () => {
+      const stack = newStack();
+      new RequestReply(stack, 'Quotes', { responder: inlineFunction(stack, 'Responder'), ...props });
+    };
+
+    it('fails if the request queue is FIFO', () => {
+      expect(build({ queueProps: { fifo: true } })).toThrow(/queueProps.fifo must not be true.*\(given true\)/);
+    });
+
+    it.each([0, 11])('fails if batchSize is %p', (n) => {
+      expect(build({ batchSize: n })).toThrow(new RegExp(`batchSize must be an integer between 1 and 10 \\(given ${n}\\)`));
+    });
+
+    it('fails if maxConcurrency is 1', () => {
+      expect(build({ maxConcurrency: 1 })).toThrow(/maxConcurrency must be an integer between 2 and 1000 \(given 1\)/);
+    });
+
+    it.each([Duration.minutes(4), Duration.days(8)])('fails if the idle timeout is %s', (d) => {
+      expect(build({ replyQueueIdleTimeout: d })).toThrow(
+        new RegExp(`replyQueueIdleTimeout must be between 300 seconds and 604800 seconds \\(given ${d.toSeconds()} seconds\\)`),
+      );
+    });
+
+    it.each(['short', 'has space-reply-', 'x'.repeat(61)])('fails if the prefix is %p', (prefix) => {
+      expect(build({ replyQueuePrefix: prefix })).toThrow(/replyQueuePrefix must be 8-60 letters, digits, - or _, so that <prefix>\* names only reply queues \(given '/);
+    });
+
+    it('fails if the prefix starts the request queue name', () => {
+      expect(build({ replyQueuePrefix: 'quotes-queue', queueProps: { queueName: 'quotes-queue-requests' } })).toThrow(
+        /replyQueuePrefix must not start the request queue's name.*\(given 'quotes-queue' and queue 'quotes-queue-requests'\)/,
+      );
+    });
+
+    it('reports shared queue problems and its own together', () => {
+      let error: unknown;
+      try {
+        build({ queueProps: { fifo: true, enforceSSL: false }, batchSize: 20, replyQueuePrefix: 'bad' })();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(MessagingPatternsError);
+      expect((error as MessagingPatternsError).problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/queueProps.enforceSSL must not be false/),
+          expect.stringMatching(/queueProps.fifo must not be true/),
+          expect.stringMatching(/batchSize must be an integer between 1 and 10 \(given 20\)/),
+          expect.stringMatching(/replyQueuePrefix must be 8-60/),
+        ]),
+      );
+      expect((error as Error).message).toMatch(/^\[TestStack\/Quotes\]\n/);
+    });
+  });
+
+  describe('security gate', () => {
+    it('passes cdk-nag AwsSolutions and Serverless on every resource the kit creates', () => {
+      const findings = nagErrors((app: App) => {
+        const stack = new Stack(app, 'Gate');
+        const responder = new KitFunction(stack, 'Responder', { handler: 'request-reply/responder' });
+        const rr = new RequestReply(stack, 'Quotes', { responder });
+        const requester = inlineFunction(stack, 'Requester');
+        rr.addRequester(requester);
+        new RequestReply(stack, 'Orders', { responder, encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }), replyQueuePrefix: 'orders-replies-' });
+      });
+      expect(findings.filter((f) => /\/(Quotes|Orders)\//.test(f.path))).toEqual([]);
+    });
+  });
+});
+
