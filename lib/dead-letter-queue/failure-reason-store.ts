@@ -158,9 +158,20 @@ export class FailureReasonStore extends Construct {
     Tags.of(deadLetterQueue).add(FAILURE_REASONS_TAG, `s3://${this.bucket.bucketName}/${this.prefix}`);
   }
 
-  /** Grants `grantee` permission to write failure reasons. */
+  /**
+   * Grants `grantee` permission to write failure reasons: `s3:PutObject` on the records only (not the
+   * `s3:Abort*`, tagging and retention actions `bucket.grantPut` adds), plus the key's encrypt actions
+   * when the bucket has a customer managed key.
+   */
   public grantRecord(grantee: iam.IGrantable): iam.Grant {
-    return this.bucket.grantPut(grantee, `${this.prefix}*`);
+    const grant = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:PutObject'],
+      resourceArns: [this.bucket.arnForObjects(`${this.prefix}*`)],
+      resource: this.bucket,
+    });
+    this.bucket.encryptionKey?.grantEncrypt(grantee);
+    return grant;
   }
 
   /**

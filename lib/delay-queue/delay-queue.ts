@@ -11,7 +11,8 @@ import { QueueAlarmProps, QueueAlarms, validateAlarmProps } from '../core/alarms
 import { DEAD_LETTER_RETENTION } from '../core/defaults';
 import { QueueInputProps, buildQueue, validateQueueInputs } from '../core/queue-builder';
 import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
-import { nagReference } from './private/nag';
+import { grantSendOnly } from '../core/grants';
+import { acknowledgeDeadLetterQueue, nagReference } from '../core/nag';
 
 /** Longest delay SQS applies itself (`DelaySeconds`); longer delays go through EventBridge Scheduler. */
 export const SQS_MAX_DELAY = Duration.minutes(15);
@@ -319,23 +320,6 @@ export class DelayQueue extends Construct {
   }
 }
 
-/**
- * Grants sending to `queue` with least privilege: `sqs:SendMessage` (plus `extra` actions) on the
- * queue, and only `kms:GenerateDataKey` and `kms:Decrypt` on its key (CDK's grantSendMessages adds
- * `kms:ReEncrypt*` and `kms:GenerateDataKey*`, which sending does not need).
- */
-function grantSendOnly(queue: sqs.IQueue, grantee: iam.IGrantable, extra: string[]): iam.Grant {
-  const grant = queue.grant(grantee, 'sqs:SendMessage', ...extra);
-  return queue.encryptionMasterKey ? grant.combine(queue.encryptionMasterKey.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt')) : grant;
-}
-
-function acknowledgeDeadLetterQueue(queue: sqs.IQueue, of: string): void {
-  Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is the dead-letter queue of ${of}: a DLQ needs no DLQ of its own.` });
-  Validations.of(queue).acknowledge({
-    id: 'Serverless-SQSRedrivePolicy',
-    reason: `This queue is the dead-letter queue of ${of}: a DLQ needs no redrive policy of its own.`,
-  });
-}
 
 /** The delivery delay of a queue defined in this app, when it can be read. */
 function readDeliveryDelay(queue: sqs.IQueue | undefined): Duration | undefined {

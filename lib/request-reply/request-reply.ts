@@ -7,6 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledgeWildcardResource } from '../core/nag';
 import { QueueAlarmProps, validateAlarmProps } from '../core/alarms';
 import { KitFunction } from '../core/kit-function';
 import { QueueInputProps, validateQueueInputs } from '../core/queue-builder';
@@ -186,20 +187,21 @@ export class RequestReply extends Construct {
         },
       },
     });
-    this.reaper.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['sqs:ListQueues'], resources: [`arn:${stack.partition}:sqs:${stack.region}:${stack.account}:*`] }),
-    );
+    const accountQueues = `arn:${stack.partition}:sqs:${stack.region}:${stack.account}:*`;
+    this.reaper.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:ListQueues'], resources: [accountQueues] }));
     this.reaper.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sqs:ListQueueTags', 'sqs:GetQueueAttributes', 'sqs:DeleteQueue'], resources: [this.replyQueueArnPattern] }),
     );
-    Validations.of(this.reaper.role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:*]`,
-      reason: 'sqs:ListQueues is authorised on the account\'s queue wildcard only (arn:...:sqs:<region>:<account>:*); the reaper lists with a name prefix and acts on <prefix>* queues only.',
-    });
-    Validations.of(this.reaper.role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${this.replyQueuePrefix}*]`,
-      reason: 'Reply queues are created at run time, one per requester instance, under this construct\'s own name prefix: their names are not known at synth time.',
-    });
+    acknowledgeWildcardResource(
+      this.reaper.role!,
+      accountQueues,
+      'sqs:ListQueues is authorised on the account\'s queue wildcard only (arn:...:sqs:<region>:<account>:*); the reaper lists with a name prefix and acts on <prefix>* queues only.',
+    );
+    acknowledgeWildcardResource(
+      this.reaper.role!,
+      this.replyQueueArnPattern,
+      'Reply queues are created at run time, one per requester instance, under this construct\'s own name prefix: their names are not known at synth time.',
+    );
     const asyncReason =
       'Invoked only by its schedule. A missed run loses nothing: idle reply queues are deleted by the next run, and they hold no message anyone waits for.';
     Validations.of(this.reaper).acknowledge({ id: 'Serverless-LambdaDLQ', reason: asyncReason });

@@ -9,7 +9,13 @@ About 235 LocalStack modules import it, among them Step Functions, Kinesis, Open
 package installer, so those services fail on their first request.
 
 The fix: compile exactly that module with postponed evaluation of annotations (PEP 563), which
-is what ``from __future__ import annotations`` at its top would do. Nothing else is touched.
+is what ``from __future__ import annotations`` at its top would do.
+
+Python < 3.12 only: ``uuid.uuid5``/``uuid.uuid3`` accept a ``bytes`` name from 3.12 on, and the KMS
+provider passes one (``localstack/services/kms/models.py``, ``generate_key_material_id``): on 3.11
+every ``CreateKey`` failed with ``TypeError: encoding without a string argument`` (an InternalError
+to the caller), so no customer managed key, and no stack with one, could be created. The functions
+are replaced by their 3.12 implementation, which is the same for ``str`` names.
 """
 
 import sys
@@ -40,3 +46,22 @@ if sys.version_info < (3, 13):
 
     if not any(isinstance(f, _Finder) for f in sys.meta_path):
         sys.meta_path.insert(0, _Finder())
+
+if sys.version_info < (3, 12):
+    import hashlib
+    import uuid
+
+    def _uuid3(namespace, name):
+        if isinstance(name, str):
+            name = bytes(name, "utf-8")
+        digest = hashlib.md5(namespace.bytes + bytes(name), usedforsecurity=False).digest()
+        return uuid.UUID(bytes=digest[:16], version=3)
+
+    def _uuid5(namespace, name):
+        if isinstance(name, str):
+            name = bytes(name, "utf-8")
+        digest = hashlib.sha1(namespace.bytes + bytes(name), usedforsecurity=False).digest()
+        return uuid.UUID(bytes=digest[:16], version=5)
+
+    uuid.uuid3 = _uuid3
+    uuid.uuid5 = _uuid5

@@ -50,12 +50,17 @@ describe('FailureReasonStore', () => {
         PolicyDocument: {
           Statement: Match.arrayWith([
             Match.objectLike({
-              Action: Match.arrayWith(['s3:PutObject']),
+              Action: 's3:PutObject',
               Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('ReasonsBucket'), 'Arn'] }, '/reasons/*']] },
             }),
           ]),
         },
       });
+      // Nothing but PutObject: no s3:Abort*, tagging or retention actions.
+      const actions = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) =>
+        p.Properties.PolicyDocument.Statement.flatMap((st: { Action: string | string[] }) => st.Action),
+      );
+      expect(actions.filter((a: string) => a.startsWith('s3:'))).toEqual(['s3:PutObject']);
     });
 
     it('grantRead grants GetObject and ListBucket', () => {

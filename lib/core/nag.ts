@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
@@ -26,4 +26,24 @@ export function nagReference(scope: IConstruct, value: string): string {
     return JSON.stringify(node);
   };
   return visit(Stack.of(scope).resolve(value));
+}
+
+/**
+ * Acknowledges, on a dead-letter queue the kit created, the two cdk-nag rules that ask every queue
+ * for a dead-letter queue of its own.
+ */
+export function acknowledgeDeadLetterQueue(queue: IConstruct, of: string): void {
+  Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is the dead-letter queue of ${of}: a DLQ needs no DLQ of its own.` });
+  Validations.of(queue).acknowledge({
+    id: 'Serverless-SQSRedrivePolicy',
+    reason: `This queue is the dead-letter queue of ${of}: a DLQ needs no redrive policy of its own.`,
+  });
+}
+
+/**
+ * Acknowledges cdk-nag's AwsSolutions-IAM5 for exactly one wildcard resource (`resourceArn`, tokens
+ * allowed) on `scope`, leaving every other wildcard finding in place.
+ */
+export function acknowledgeWildcardResource(scope: IConstruct, resourceArn: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagReference(scope, resourceArn)}]`, reason });
 }
