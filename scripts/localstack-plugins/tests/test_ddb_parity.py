@@ -134,7 +134,12 @@ def run_scenario(mode: str) -> dict:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+        # moto in-process: no endpoint override (npm test exports AWS_ENDPOINT_URL for LocalStack)
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")},
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        },
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])

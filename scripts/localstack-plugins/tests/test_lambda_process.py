@@ -524,15 +524,16 @@ def test_log_tail_and_cloudwatch(functions, lam, aws_client, wait_until):
     assert f"\t{request_id}\tINFO\tlog-line {tag}" in logs
     assert f"\t{request_id}\tERROR\terr-line {tag}" in logs
     cw = aws_client("logs")
-    events = wait_until(
-        lambda: [
-            e["message"]
-            for e in cw.filter_log_events(logGroupName=f"/aws/lambda/{functions['logs']}").get("events", [])
-            if tag in e["message"]
-        ],
-        timeout=15,
-        message="log events in CloudWatch",
-    )
+
+    def tagged_events():
+        # LocalStack stores the logs after the invocation returns: the group may not exist yet
+        try:
+            found = cw.filter_log_events(logGroupName=f"/aws/lambda/{functions['logs']}").get("events", [])
+        except cw.exceptions.ResourceNotFoundException:
+            return []
+        return [e["message"] for e in found if tag in e["message"]]
+
+    events = wait_until(tagged_events, timeout=15, message="log events in CloudWatch")
     assert any(f"log-line {tag}" in m for m in events)
 
 
