@@ -5,4 +5,5 @@ export * from './delay-queue';
 export * from './priority-queue';
 export * from './request-reply';
 export * from './sequential-convoy';
+export * from './idempotency';
 export * from './work-queue';

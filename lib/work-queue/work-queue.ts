@@ -14,6 +14,7 @@ import {
 } from '../core/defaults';
 import { QueueInputProps, buildQueue, validateQueueInputs } from '../core/queue-builder';
 import { PropsValidator, describeValue } from '../core/validation';
+import { IdempotencyTable } from '../idempotency/idempotency-table';
 
 /** Props of {@link WorkQueue}. */
 export interface WorkQueueProps extends QueueInputProps {
@@ -76,6 +77,14 @@ export interface WorkQueueProps extends QueueInputProps {
    * @default - a dead-letter-queue alarm and an oldest-message alarm (1 hour), no actions
    */
   readonly alarms?: QueueAlarmProps;
+
+  /**
+   * An idempotency table for the consumer: the kit grants the consumer read/write on it and sets
+   * its `IDEMPOTENCY_TABLE_NAME` environment variable, for `cdk-messaging-patterns/runtime/idempotency`.
+   *
+   * @default - none
+   */
+  readonly idempotencyTable?: IdempotencyTable;
 }
 
 /**
@@ -203,6 +212,7 @@ export class WorkQueue extends Construct {
         `consumer ${props.consumer.node.path} was imported without its role, so the kit could not grant it sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on the queue: grant them to its role.`,
       );
     }
+    props.idempotencyTable?.connect(props.consumer);
     Validations.of(this.eventSourceMapping).acknowledge({
       id: 'Serverless-LambdaEventSourceMappingDestination',
       reason:

@@ -1,0 +1,27 @@
+export {
+  IdempotencyConfigError,
+  IdempotencyEffectConditionError,
+  IdempotencyError,
+  IdempotencyInProgressError,
+  IdempotencyKeyError,
+  IdempotencyPayloadMismatchError,
+  IdempotencyPersistenceError,
+} from './errors';
+export { IDEMPOTENCY_KEY_ATTRIBUTE, defaultIdempotencyKey } from './key';
+export type { Selector } from './key';
+export { LockIdempotency } from './lock';
+export type { ContextArgs, LockIdempotencyOptions } from './lock';
+export { IDEMPOTENCY_TABLE_NAME_ENV } from './options';
+export type { IdempotencyOptions } from './options';
+export { ATTR as IDEMPOTENCY_RECORD_ATTRIBUTES, STATUS as IDEMPOTENCY_RECORD_STATUS } from './record';
+export { TransactionalIdempotency } from './transactional';
+export type {
+  EffectConditionCheck,
+  EffectDelete,
+  EffectItem,
+  EffectPut,
+  EffectUpdate,
+  IdempotentOutcome,
+  TransactionalEffect,
+  TransactionalIdempotencyOptions,
+} from './transactional';
