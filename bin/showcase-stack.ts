@@ -12,6 +12,7 @@ import {
   DeadLetterQueueRedrive,
   DelayQueue,
   FailureReasonStore,
+  IdempotencyTable,
   KitFunction,
   type KitFunctionProps,
   PriorityQueue,
@@ -125,6 +126,22 @@ export class ShowcaseStack extends Stack {
     const responder = exampleConsumer(this, 'Calculator', 'request-reply/responder', { description: 'Example responder' });
     const quotes = new RequestReply(this, 'Calculations', { responder, alarms });
 
+    // Idempotent consumer: each payment applied once, its record and effect in one transaction.
+    const ledger = new dynamodb.Table(this, 'PaymentsLedger', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const paymentsWorker = exampleConsumer(this, 'PaymentsWorker', 'idempotency/payments', {
+      description: 'Example idempotent consumer (transactional mode)',
+      environment: { PAYMENTS_TABLE_NAME: ledger.tableName },
+    });
+    ledger.grantReadWriteData(paymentsWorker);
+    const idempotencyTable = new IdempotencyTable(this, 'Idempotency', { removalPolicy: RemovalPolicy.DESTROY });
+    const payments = new WorkQueue(this, 'Payments', { consumer: paymentsWorker, idempotencyTable, alarms });
+
     // Wildcards the patterns need on the example functions' roles (keys and queue names made at run time).
     acknowledgeWildcardResource(jobWorker.role!, reasons.bucket.arnForObjects(`${reasons.prefix}*`), 'Failure reasons are stored under one key per message id, which is only known at run time.');
     acknowledgeWildcardResource(reportReader.role!, claims.bucket.arnForObjects(`${claims.keyPrefix}*`), 'Claims are stored under random keys made at run time: the consumer may read any claim under the prefix.');
@@ -147,6 +164,8 @@ export class ShowcaseStack extends Stack {
       CalculationsUrl: quotes.requestQueue.queueUrl,
       CalculationsArn: quotes.requestQueue.queueArn,
       CalculationsReplyPrefix: quotes.replyQueuePrefix,
+      PaymentsUrl: payments.queue.queueUrl,
+      PaymentsLedgerTable: ledger.tableName,
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
   }

@@ -138,6 +138,26 @@ async function main(): Promise<void> {
     await requester.close();
   }
 
+  section('Idempotent consumer: the same payment sent twice is applied once');
+  const paymentId = `pay-${run}`;
+  const accountId = `acct-${run}`;
+  const payment = JSON.stringify({ paymentId, accountId, amountCents: 2500 });
+  for (let i = 0; i < 2; i++) {
+    // a producer retry: same idempotency key, a new SQS message
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: out.PaymentsUrl, MessageBody: payment, MessageAttributes: { idempotencyKey: { DataType: 'String', StringValue: paymentId } } }),
+    );
+  }
+  let account: Record<string, { N?: string; L?: unknown[] }> | undefined;
+  for (let i = 0; i < 60; i++) {
+    account = (await ddb.send(new GetItemCommand({ TableName: out.PaymentsLedgerTable, Key: { pk: { S: `account#${accountId}` } } }))).Item as typeof account;
+    if (account) break;
+    await sleep(1000);
+  }
+  await sleep(3000); // time for the second copy to be processed (and found to be a duplicate)
+  account = (await ddb.send(new GetItemCommand({ TableName: out.PaymentsLedgerTable, Key: { pk: { S: `account#${accountId}` } } }))).Item as typeof account;
+  console.log(`  2 messages sent; account balance ${(Number(account?.balanceCents?.N ?? 0) / 100).toFixed(2)} (one payment of 25.00), payments applied: ${account?.paymentIds?.L?.length ?? 0}`);
+
   section('Explore');
   console.log(`  LocalStack keeps running at ${endpoint} with the stack ${STACK}.`);
   console.log('  eval "$(bash scripts/localstack.sh env)"            # point the AWS SDK / CLI / cdklocal at it');

@@ -12,6 +12,8 @@ import {
   SQS_MAX_VISIBILITY_TIMEOUT,
   VISIBILITY_TIMEOUT_FACTOR,
 } from '../core/defaults';
+import { grantSendOnly } from '../core/grants';
+import { acknowledgeDeadLetterQueue } from '../core/nag';
 import { QueueInputProps, buildQueue, validateQueueInputs } from '../core/queue-builder';
 import { PropsValidator, describeValue } from '../core/validation';
 import { IdempotencyTable } from '../idempotency/idempotency-table';
@@ -183,16 +185,7 @@ export class WorkQueue extends Construct {
     this.encryptionKey = built.encryptionKey;
     this.maxReceiveCount = built.maxReceiveCount;
     this.visibilityTimeout = built.created ? visibilityTimeout ?? Duration.seconds(30) : undefined;
-    if (this.deadLetterQueue && built.created) {
-      Validations.of(this.deadLetterQueue).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason: 'This queue is the dead-letter queue of the work queue: a DLQ needs no DLQ of its own.',
-      });
-      Validations.of(this.deadLetterQueue).acknowledge({
-        id: 'Serverless-SQSRedrivePolicy',
-        reason: 'This queue is the dead-letter queue of the work queue: a DLQ needs no redrive policy of its own.',
-      });
-    }
+    if (this.deadLetterQueue && built.created) acknowledgeDeadLetterQueue(this.deadLetterQueue, 'the work queue');
 
     this.eventSourceMapping = new lambda.EventSourceMapping(this, 'EventSourceMapping', {
       target: props.consumer,
@@ -227,9 +220,12 @@ export class WorkQueue extends Construct {
     });
   }
 
-  /** Grants `grantee` permission to send messages (and to use the queue's key). */
+  /**
+   * Grants `grantee` permission to send messages: `sqs:SendMessage`, `sqs:GetQueueAttributes`,
+   * `sqs:GetQueueUrl`, and on a customer managed key only `kms:GenerateDataKey` and `kms:Decrypt`.
+   */
   public grantSend(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grantSendMessages(grantee);
+    return grantSendOnly(this.queue, grantee);
   }
 
   /** Grants `grantee` permission to read and delete messages from the dead-letter queue (operators). */

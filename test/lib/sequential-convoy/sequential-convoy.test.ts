@@ -134,7 +134,7 @@ describe('SequentialConvoy', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Action: Match.arrayWith(['sqs:SendMessage']) }),
-          Match.objectLike({ Action: Match.arrayWith(['kms:GenerateDataKey*']) }),
+          Match.objectLike({ Action: Match.arrayWith(['kms:GenerateDataKey', 'kms:Decrypt']) }),
         ]),
       },
     });
