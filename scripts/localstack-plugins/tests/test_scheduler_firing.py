@@ -349,14 +349,26 @@ class Live:
                 pass
 
 
+def _firing_provider_loaded(endpoint: str) -> bool:
+    """Whether LocalStack runs the project's scheduler:firing provider (then a silent Scheduler is a bug)."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{endpoint}/_localstack/plugins", timeout=5) as res:  # noqa: S310 (loopback)
+        plugins = json.load(res).get("localstack.aws.provider", [])
+    return any(p.get("name") == "scheduler:firing" and p.get("is_loaded") for p in plugins)
+
+
 @pytest.fixture(scope="module")
-def live(aws_client):
+def live(aws_client, endpoint):
     lv = Live(aws_client)
     # Is it the firing provider? A schedule due now must arrive within a few seconds.
     url, arn = lv.queue("probe")
     lv.schedule("probe", at_expression(datetime.now(UTC) - timedelta(seconds=1)), {"Arn": arn, "Input": "probe"})
     if not lv.receive(url, timeout=5):
         lv.cleanup()
+        if _firing_provider_loaded(endpoint):
+            pytest.fail("the scheduler:firing provider is loaded but a due schedule did not fire within 5 s")
         pytest.skip("this LocalStack's Scheduler does not fire schedules: start it with PROVIDER_OVERRIDE_SCHEDULER=firing")
     yield lv
     lv.cleanup()
