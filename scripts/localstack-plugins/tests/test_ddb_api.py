@@ -12,34 +12,18 @@ from test_ddb_helpers import (
     REGION,
     client,
     create_table,
+    ddb,  # noqa: F401 (fixture)
     drain,
     http,
-    require_localstack,
     shard_iterator,
+    table,  # noqa: F401 (fixture)
     unique,
 )
 
 
 @pytest.fixture(scope="module")
-def ddb():
-    require_localstack()
-    return client("dynamodb")
-
-
-@pytest.fixture(scope="module")
 def streams():
     return client("dynamodbstreams")
-
-
-@pytest.fixture
-def table(ddb):
-    """hash-key table with a NEW_AND_OLD_IMAGES stream, deleted afterwards"""
-    desc = create_table(ddb)
-    yield desc
-    try:
-        ddb.delete_table(TableName=desc["TableName"])
-    except ClientError:
-        pass
 
 
 def error_code(excinfo) -> str:

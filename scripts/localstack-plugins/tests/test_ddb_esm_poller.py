@@ -4,7 +4,7 @@ reads the moto-backed stream through the gateway. No Lambda execution involved: 
 
 import pytest
 from botocore.exceptions import ClientError
-from test_ddb_helpers import REGION, client, create_table, require_localstack
+from test_ddb_helpers import REGION, client, create_table, ddb, table  # noqa: F401 (fixtures)
 
 poller_mod = pytest.importorskip(
     "localstack.services.lambda_.event_source_mapping.pollers.dynamodb_poller",
@@ -57,22 +57,6 @@ def poll(poller, times: int = 3):
             poller.poll_events()
         except EmptyPollResultsException:
             pass
-
-
-@pytest.fixture(scope="module")
-def ddb():
-    require_localstack()
-    return client("dynamodb")
-
-
-@pytest.fixture
-def table(ddb):
-    desc = create_table(ddb)
-    yield desc
-    try:
-        ddb.delete_table(TableName=desc["TableName"])
-    except ClientError:
-        pass
 
 
 def test_t14b_poller_reads_moto_stream(ddb, table):

@@ -1,4 +1,4 @@
-"""Shared helpers for the test_ddb_* suites (no tests in here). Import with ``from test_ddb_helpers import ...``
+"""Shared helpers and fixtures for the test_ddb_* suites (no tests in here). Import with ``from test_ddb_helpers import ...``
 (pytest's default rootdir/prepend import mode puts this directory on sys.path; tests/ has no __init__.py).
 
 Every suite runs against a live LocalStack started with PROVIDER_OVERRIDE_DYNAMODB=moto and
@@ -14,8 +14,9 @@ import uuid
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
-ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566").rstrip("/")
+ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "").strip().rstrip("/") or "http://127.0.0.1:4566"  # as conftest.py
 REGION = "eu-west-1"
 ACCOUNT = "000000000000"
 
@@ -53,6 +54,24 @@ def require_localstack() -> None:
     except OSError as e:
         pytest.fail(f"LocalStack is not reachable at {ENDPOINT}: {e}", pytrace=False)
     assert status == 200, health
+
+
+@pytest.fixture(scope="module")
+def ddb():
+    """A DynamoDB client for the live LocalStack (fails the module when it is not reachable)."""
+    require_localstack()
+    return client("dynamodb")
+
+
+@pytest.fixture
+def table(ddb):
+    """hash-key table with a NEW_AND_OLD_IMAGES stream, deleted afterwards"""
+    desc = create_table(ddb)
+    yield desc
+    try:
+        ddb.delete_table(TableName=desc["TableName"])
+    except ClientError:
+        pass
 
 
 def unique(prefix: str) -> str:

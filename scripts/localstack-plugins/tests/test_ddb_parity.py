@@ -57,10 +57,14 @@ def test_t0_guard_detects_changed_function(moto_copy):
     path = root / "dynamodb/models/__init__.py"
     text = path.read_text()
     # formatting / comments do not count ...
-    path.write_text(text.replace("# Create a backup in case any of the transactions fail", "# reworded comment"))
+    reworded = text.replace("# Create a backup in case any of the transactions fail", "# reworded comment")
+    assert reworded != text, "the comment this test rewords is gone from moto: pick another"
+    path.write_text(reworded)
     assert parity.check_moto_shapes(str(root)) == []
     # ... code does (e.g. upstream fixing the rollback differently)
-    path.write_text(text.replace("original_table_state[table_name] = copy.deepcopy(", "original_table_state[table_name] = (", 1))
+    changed = text.replace("original_table_state[table_name] = copy.deepcopy(", "original_table_state[table_name] = (", 1)
+    assert changed != text
+    path.write_text(changed)
     problems = parity.check_moto_shapes(str(root))
     assert len(problems) == 1 and "DynamoDBBackend.transact_write_items changed" in problems[0], problems
 

@@ -1061,14 +1061,11 @@ def runner(tmp_path):
         stub = _Stub()
         stubs.append(stub)
         env = {
-            "PATH": os.environ["PATH"],
-            "LOCALSTACK_RUNTIME_ENDPOINT": stub.base,
-            "LOCALSTACK_RUNTIME_ID": "rid1",
+            **_bare_runner_env(stub, tmp_path),
             "LOCALSTACK_INTEROP_PORT": "0",
             "LOCALSTACK_SECRET_THING": "must-not-leak",
             "LOCALSTACK_HOSTNAME": "127.0.0.1",
             "_HANDLER": handler,
-            "LAMBDA_TASK_ROOT": str(tmp_path),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
@@ -1136,16 +1133,21 @@ def test_runner_alone_soft_timeout_asks_for_a_restart(runner):
     assert {k.lower(): v for k, v in headers.items()}.get("x-localstack-runtime-restart") == "1"
 
 
-def test_runner_alone_init_error_goes_to_status_error(runner, tmp_path):
-    stub = _Stub()
-    (tmp_path / "index.js").write_text("exports.other = 1;")
-    env = {
+def _bare_runner_env(stub: "_Stub", root) -> dict[str, str]:
+    """The least environment runner.cjs starts with (the `runner` fixture adds the rest)."""
+    return {
         "PATH": os.environ["PATH"],
         "LOCALSTACK_RUNTIME_ENDPOINT": stub.base,
         "LOCALSTACK_RUNTIME_ID": "rid1",
         "_HANDLER": "index.handler",
-        "LAMBDA_TASK_ROOT": str(tmp_path),
+        "LAMBDA_TASK_ROOT": str(root),
     }
+
+
+def test_runner_alone_init_error_goes_to_status_error(tmp_path):
+    stub = _Stub()
+    (tmp_path / "index.js").write_text("exports.other = 1;")
+    env = _bare_runner_env(stub, tmp_path)
     proc = subprocess.run(
         ["node", str(_runner_path())], env=env, cwd=tmp_path, capture_output=True, timeout=10
     )
@@ -1159,13 +1161,7 @@ def test_runner_alone_exits_when_its_parent_dies(tmp_path):
     """No orphans: killing the parent (LocalStack) makes the runner exit by itself."""
     stub = _Stub()
     (tmp_path / "index.js").write_text("exports.handler = async () => 1;")
-    env = {
-        "PATH": os.environ["PATH"],
-        "LOCALSTACK_RUNTIME_ENDPOINT": stub.base,
-        "LOCALSTACK_RUNTIME_ID": "rid1",
-        "_HANDLER": "index.handler",
-        "LAMBDA_TASK_ROOT": str(tmp_path),
-    }
+    env = _bare_runner_env(stub, tmp_path)
     parent = subprocess.Popen(
         ["bash", "-c", f'node "{_runner_path()}" >/dev/null 2>&1 & echo $!; wait'],
         env=env,

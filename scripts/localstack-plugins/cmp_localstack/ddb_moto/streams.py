@@ -14,6 +14,7 @@ same iterator forever). This provider validates first and answers like AWS:
 ListStreams falls through to moto (under the lock).
 """
 
+import itertools
 import os
 
 from localstack.aws.api import CommonServiceException, RequestContext, handler
@@ -90,7 +91,8 @@ def _prune_iterators(streams_backend) -> None:
     iterators = streams_backend.shard_iterators
     excess = len(iterators) - MAX_SHARD_ITERATORS
     if excess > 0:
-        for key in list(iterators)[:excess]:  # dicts keep insertion order: oldest first
+        # dicts keep insertion order: oldest first; islice copies only the keys it evicts
+        for key in list(itertools.islice(iterators, excess)):
             iterators.pop(key, None)
 
 

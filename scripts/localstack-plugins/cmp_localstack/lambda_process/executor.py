@@ -218,6 +218,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.lock = threading.RLock()
         self.workdir: Path | None = None
         self.env: dict[str, str] = {}
+        self._log_offset = 0  # runtime.log size when the current invocation started
+        self._invoke_started = time.monotonic()
 
     # -- addresses (called by get_environment_variables() BEFORE start()) -----------------------
     def get_address(self) -> str:
@@ -320,7 +322,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         req_id = payload["invoke-id"]
         if self.stopping:
             raise LambdaRuntimeException("Execution environment is stopping")
-        if self.endpoint.needs_restart or self.proc is None or self.proc.poll() is not None:
+        proc = self.proc  # read once: stop() or _kill() on another thread may clear it
+        if self.endpoint.needs_restart or proc is None or proc.poll() is not None:
             try:
                 self._restart()  # AWS re-initialises the sandbox after a timeout or a crash
             except StatusErrorException as e:
@@ -420,14 +423,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def _invocation_logs(self, req_id: str, reason: str, timed_out: bool = False) -> str:
         """What the runner printed for this invocation, closed with the END/REPORT lines it could
         not write itself (it was killed or crashed)."""
-        start = getattr(self, "_log_offset", 0)
+        start = self._log_offset
         try:
             with open(self.workdir / "runtime.log", "rb") as f:
                 f.seek(start)
                 text = f.read(1024 * 1024).decode("utf-8", "replace")
         except (OSError, TypeError):
             text = ""
-        ms = (time.monotonic() - getattr(self, "_invoke_started", time.monotonic())) * 1000
+        ms = (time.monotonic() - self._invoke_started) * 1000
         mem = self.function_version.config.memory_size
         if text and not text.endswith("\n"):
             text += "\n"
