@@ -189,7 +189,7 @@ export async function main(argv: string[], io: Io = defaultIo(), sqs = new SQSCl
       };
       process.on('SIGINT', onSigint);
       try {
-        const after = start.started ? start.previousStartedAt : undefined;
+        const after = start.started ? start.previous?.startedAt : undefined;
         const task = await waitForRedrive(sqs, queue.arn, { after, signal: controller.signal, onProgress: (t) => io.progress(progressLine(t)) });
         if (io.tty) io.out('');
         if (!task) return 1;

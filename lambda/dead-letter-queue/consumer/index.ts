@@ -24,17 +24,18 @@ export class UnsupportedTaskError extends Error {
 
 const sqs = new SQSClient({});
 const reasons = process.env[FAILURE_REASON_BUCKET_ENV] ? S3FailureReasonStore.fromEnvironment() : undefined;
+// read once per cold start: a configuration change (the "fix" before a redrive) starts new environments
+const supported = (process.env.SUPPORTED_KINDS ?? 'hash').split(',').map((k) => k.trim());
+const resultsQueueUrl = process.env.RESULTS_QUEUE_URL;
 
 async function processTask(record: SQSRecord): Promise<void> {
   const task = parseJsonBody<{ taskId?: unknown; kind?: unknown }>(record);
-  const supported = (process.env.SUPPORTED_KINDS ?? 'hash').split(',').map((k) => k.trim());
   if (typeof task?.taskId !== 'string' || typeof task.kind !== 'string') {
     throw new UnsupportedTaskError(`message ${record.messageId}: taskId and kind must be strings`);
   }
   if (!supported.includes(task.kind)) {
     throw new UnsupportedTaskError(`task ${task.taskId}: kind '${task.kind}' is not supported by this version (supported: ${supported.join(', ')})`);
   }
-  const resultsQueueUrl = process.env.RESULTS_QUEUE_URL;
   if (resultsQueueUrl) {
     await sqs.send(
       new SendMessageCommand({

@@ -74,14 +74,13 @@ export const handler = async (event: RedriveRequest | null | undefined): Promise
     logger.info('dead-letter queue empty, nothing to redrive');
     return { action, outcome: 'empty' };
   }
-  const previous = await latestRedrive(sqs, cfg.deadLetterQueueArn);
-  if (previous?.status === 'FAILED') {
-    logger.warn('the previous redrive failed; starting a new one', { previous });
-  }
   const result = await startRedrive(sqs, cfg.deadLetterQueueArn, {
     destinationArn: cfg.destinationArn,
     maxMessagesPerSecond: event?.maxMessagesPerSecond ?? cfg.maxMessagesPerSecond,
   });
+  if (result.started && result.previous?.status === 'FAILED') {
+    logger.warn('the previous redrive failed; a new one was started', { previous: result.previous });
+  }
   logger.info(result.started ? 'redrive started' : 'a redrive is already running', { task: result.task });
   return { action, outcome: result.started ? 'started' : 'already-running', task: result.task };
 };

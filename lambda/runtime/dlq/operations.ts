@@ -3,6 +3,7 @@
  * (start, follow, cancel), peek at it without consuming, purge it. Used by `scripts/dlq.ts` and by
  * the redrive function; every function takes the SQS client to use.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CancelMessageMoveTaskCommand,
   ChangeMessageVisibilityBatchCommand,
@@ -148,8 +149,11 @@ export interface RedriveStart {
   readonly started: boolean;
   /** The task: the new one, or the one already running. */
   readonly task?: RedriveTask;
-  /** Start time of the task that was latest before this call, to tell the new task from it. */
-  readonly previousStartedAt?: Date;
+  /**
+   * The task that was latest before this call (its `startedAt` tells the new task from it; a
+   * `FAILED` status says the last redrive failed).
+   */
+  readonly previous?: RedriveTask;
 }
 
 /**
@@ -164,7 +168,7 @@ export async function startRedrive(client: SQSClient, deadLetterQueueArn: string
     throw new DeadLetterQueueError(`maxMessagesPerSecond must be an integer between 1 and ${MAX_REDRIVE_RATE} (given ${rate})`);
   }
   const previous = await latestRedrive(client, deadLetterQueueArn);
-  if (isActive(previous)) return { started: false, task: previous, previousStartedAt: previous?.startedAt };
+  if (isActive(previous)) return { started: false, task: previous, previous };
   try {
     await client.send(
       new StartMessageMoveTaskCommand({
@@ -181,7 +185,7 @@ export async function startRedrive(client: SQSClient, deadLetterQueueArn: string
     throw error;
   }
   const task = await latestRedrive(client, deadLetterQueueArn);
-  return { started: true, task: isNewer(task, previous?.startedAt) ? task : undefined, previousStartedAt: previous?.startedAt };
+  return { started: true, task: isNewer(task, previous?.startedAt) ? task : undefined, previous };
 }
 
 const isNewer = (task: RedriveTask | undefined, after: Date | undefined): boolean =>
@@ -200,7 +204,7 @@ export async function cancelRedrive(client: SQSClient, deadLetterQueueArn: strin
 
 /** Options of {@link waitForRedrive}. */
 export interface WaitForRedriveOptions {
-  /** Only a task started after this counts (see {@link RedriveStart.previousStartedAt}). */
+  /** Only a task started after this counts (see {@link RedriveStart.previous}). */
   readonly after?: Date;
   /** Called with every status read. */
   readonly onProgress?: (task: RedriveTask) => void;
@@ -228,13 +232,8 @@ export async function waitForRedrive(client: SQSClient, deadLetterQueueArn: stri
       if (!isActive(task)) return task;
     }
     if (options.signal?.aborted || Date.now() > deadline) return last;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.intervalMs ?? 1000);
-      options.signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    });
+    // the timer's abort listener goes with the timer: no listener piles up on a long redrive
+    await sleep(options.intervalMs ?? 1000, undefined, { signal: options.signal }).catch(() => undefined);
   }
 }
 

@@ -63,8 +63,11 @@ describe('Handler: dead-letter-queue/redrive', () => {
     await handler({ action: 'start', trigger: 'schedule' });
     Object.assign(sqs.moveTasks[0], { Status: 'FAILED', FailureReason: 'AccessDenied', TaskHandle: undefined });
     sqs.advance(1000);
+    const before = sqs.calls.length;
     expect((await handler({ action: 'start', trigger: 'schedule' })).outcome).toBe('started');
     expect(sqs.moveTasks).toHaveLength(2);
+    // one look at the previous task before the start, one at the new task after it
+    expect(sqs.calls.slice(before).filter((c) => c.command === 'ListMessageMoveTasks')).toHaveLength(2);
   });
 
   it('reports the latest redrive', async () => {

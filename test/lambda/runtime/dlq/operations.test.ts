@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { DeadLetterQueueError, NotADeadLetterQueueError } from '../../../../lambda/runtime/dlq/errors';
 import { S3FailureReasonStore } from '../../../../lambda/runtime/dlq/failure-reasons';
 import {
@@ -88,7 +89,7 @@ describe('Function: startRedrive', () => {
     delete sqs.moveTasks[0].TaskHandle;
     const second = await startRedrive(sqs.client, dlq.arn);
     expect(second.started).toBe(true);
-    expect(second.previousStartedAt).toEqual(first.task?.startedAt);
+    expect(second.previous?.startedAt).toEqual(first.task?.startedAt);
     expect(second.task?.startedAt!.getTime()).toBeGreaterThan(first.task!.startedAt!.getTime());
   });
 
@@ -134,7 +135,7 @@ describe('Function: waitForRedrive', () => {
     const start = await startRedrive(sqs.client, dlq.arn);
     const seen: string[] = [];
     const task = await waitForRedrive(sqs.client, dlq.arn, {
-      after: start.previousStartedAt,
+      after: start.previous?.startedAt,
       intervalMs: 1,
       onProgress: (t) => {
         seen.push(`${t.status}:${t.moved}`);
@@ -170,6 +171,16 @@ describe('Function: waitForRedrive', () => {
     setTimeout(() => controller.abort(), 20);
     const task = await waitForRedrive(sqs.client, dlq.arn, { intervalMs: 5_000, signal: controller.signal });
     expect(task?.status).toBe('RUNNING');
+  });
+
+  it('leaves no abort listener behind on the signal, however many polls it made', async () => {
+    const { sqs, dlq } = setup();
+    await startRedrive(sqs.client, dlq.arn);
+    const controller = new AbortController();
+    await waitForRedrive(sqs.client, dlq.arn, { intervalMs: 1, timeoutMs: 60, signal: controller.signal });
+    const polls = sqs.calls.filter((c) => c.command === 'ListMessageMoveTasks').length;
+    expect(polls).toBeGreaterThan(5);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });
 
