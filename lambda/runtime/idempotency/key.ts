@@ -88,11 +88,13 @@ export function defaultIdempotencyKey(record: unknown): string | undefined {
   return undefined;
 }
 
-/** True when a selected key carries no value (Powertools' rule: null, '', or an object of empty values). */
+/**
+ * True when a selected key carries no value: Powertools' `isMissingIdempotencyKey` rule (any falsy
+ * value — including 0 — or an object or array whose values are all falsy), so both modes agree.
+ */
 export function isMissing(value: unknown): boolean {
-  if (value === null || value === undefined) return true;
-  if (typeof value === 'object') return Object.values(value as Obj).every((v) => !v);
-  return value === '' || value === false;
+  if (value !== null && typeof value === 'object') return Object.values(value as Obj).every((v) => !v);
+  return !value;
 }
 
 /** Checks a selector when the library is configured; throws {@link IdempotencyConfigError}. */

@@ -6,6 +6,7 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type NativeAttributeValue, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { LRUCache } from '@aws-lambda-powertools/commons/utils/lru-cache';
 import {
   IdempotencyConfigError,
   IdempotencyEffectConditionError,
@@ -15,7 +16,6 @@ import {
 } from './errors';
 import { hashValue, recordId, select, selectKey } from './key';
 import { type IdempotencyOptions, type ResolvedOptions, resolveOptions } from './options';
-import { LruCache } from './private/lru';
 import { ATTR, STATUS } from './record';
 
 type NativeItem = Record<string, NativeAttributeValue>;
@@ -151,7 +151,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class TransactionalIdempotency {
   private readonly options: ResolvedOptions;
   private readonly maxAttempts: number;
-  private readonly cache?: LruCache<CachedRecord>;
+  private readonly cache?: LRUCache<string, CachedRecord>;
 
   constructor(options: TransactionalIdempotencyOptions = {}) {
     this.options = resolveOptions(options);
@@ -159,7 +159,8 @@ export class TransactionalIdempotency {
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1 || this.maxAttempts > 10) {
       throw new IdempotencyConfigError('maxAttempts', `must be a whole number between 1 and 10 (given ${options.maxAttempts})`);
     }
-    if (this.options.useLocalCache) this.cache = new LruCache(this.options.maxLocalCacheSize);
+    // the LRU cache Powertools' own local cache uses (lock mode)
+    if (this.options.useLocalCache) this.cache = new LRUCache({ maxSize: this.options.maxLocalCacheSize });
   }
 
   /** The idempotency record id of a record (`<keyPrefix>#<hash>`). */
@@ -191,8 +192,9 @@ export class TransactionalIdempotency {
       return { status: 'duplicate', idempotencyKey: id, result: cached.result as R };
     }
 
-    const built = typeof effect === 'function' ? await effect() : effect;
-    const items = built?.items ?? [];
+    // an effect builder that returns nothing is an effect with no writes (the record alone)
+    const built = (typeof effect === 'function' ? await effect() : effect) ?? { items: [] };
+    const items = built.items ?? [];
     if (!Array.isArray(items) || items.length > MAX_EFFECT_ITEMS) {
       throw new IdempotencyConfigError(
         'effect.items',
@@ -232,7 +234,7 @@ export class TransactionalIdempotency {
             ],
           }),
         );
-        this.cache?.set(id, { expiresAt, payloadHash, result: built.result });
+        this.cache?.add(id, { expiresAt, payloadHash, result: built.result });
         return { status: 'applied', idempotencyKey: id, result: built.result };
       } catch (error) {
         const reasons = (error as { name?: string; CancellationReasons?: CancellationReason[] }).CancellationReasons;
@@ -306,7 +308,7 @@ export class TransactionalIdempotency {
     const storedHash = existing[ATTR.validation] as string | undefined;
     this.checkPayload(id, storedHash, payloadHash);
     const expiresAt = Number(existing[ATTR.expiration] ?? 0);
-    this.cache?.set(id, { expiresAt, payloadHash: storedHash, result: existing[ATTR.data] });
+    this.cache?.add(id, { expiresAt, payloadHash: storedHash, result: existing[ATTR.data] });
     return { status: 'duplicate', idempotencyKey: id, result: existing[ATTR.data] as R };
   }
 

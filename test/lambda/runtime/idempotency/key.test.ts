@@ -1,4 +1,5 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { IdempotencyConfigError, IdempotencyKeyError, defaultIdempotencyKey } from '../../../../lambda/runtime/idempotency';
 import { checkSelector, deepSort, hashValue, recordId, selectKey } from '../../../../lambda/runtime/idempotency/key';
@@ -68,6 +69,23 @@ describe('Function: selectKey', () => {
     expect(() => selectKey('powertools_json(body).orderId', sqsRecord({ other: 1 }))).toThrow(IdempotencyKeyError);
     expect(() => selectKey('powertools_json(body).orderId', sqsRecord({ other: 1 }))).toThrow(/selector powertools_json\(body\).orderId found no idempotency key/);
     expect(() => selectKey(undefined, { foo: 1 })).toThrow(/no idempotencyKey attribute and no message id/);
+  });
+
+  it('treats exactly what Powertools treats as a missing key as missing (0, NaN, false, empty objects)', () => {
+    // Powertools' own rule, private in its types: the reference both modes must agree with
+    const powertoolsIsMissing = (BasePersistenceLayer as unknown as { isMissingIdempotencyKey(v: unknown): boolean }).isMissingIdempotencyKey;
+    const candidates: unknown[] = [0, Number.NaN, false, '', null, [], [0, ''], {}, { a: 0, b: '' }, 1, 'x', [0, 1], { a: 0, b: 'y' }];
+    for (const value of candidates) {
+      const ours = (() => {
+        try {
+          selectKey(() => value, {});
+          return false;
+        } catch (e) {
+          return e instanceof IdempotencyKeyError;
+        }
+      })();
+      expect([value, ours]).toEqual([value, powertoolsIsMissing(value)]);
+    }
   });
 
   it('throws IdempotencyKeyError for a body that is not JSON (powertools_json yields null for it)', () => {

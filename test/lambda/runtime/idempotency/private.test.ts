@@ -1,23 +1,6 @@
 import { KeyQueue } from '../../../../lambda/runtime/idempotency/private/key-queue';
-import { LruCache } from '../../../../lambda/runtime/idempotency/private/lru';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-describe('Class: LruCache', () => {
-  it('evicts the least recently used entry beyond maxSize', () => {
-    const cache = new LruCache<number>(2);
-    cache.set('a', 1);
-    cache.set('b', 2);
-    expect(cache.get('a')).toBe(1); // a is now the most recent
-    cache.set('c', 3);
-    expect(cache.get('b')).toBeUndefined();
-    expect(cache.get('a')).toBe(1);
-    expect(cache.get('c')).toBe(3);
-    expect(cache.size).toBe(2);
-    cache.delete('a');
-    expect(cache.get('a')).toBeUndefined();
-  });
-});
 
 describe('Class: KeyQueue', () => {
   it('runs tasks of one key one after the other, tasks of different keys concurrently, and forgets idle keys', async () => {

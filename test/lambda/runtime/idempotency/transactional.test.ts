@@ -48,6 +48,14 @@ describe('Class: TransactionalIdempotency', () => {
       expect(outcome).toEqual({ status: 'applied', idempotencyKey: recordId('payments', 'm-1', 'md5'), result: { n: 5 } });
     });
 
+    it('commits the record alone when an effect builder returns nothing (plain JavaScript callers)', async () => {
+      const client = new ScriptedClient([ok()]);
+      const nothing = (() => undefined) as unknown as () => TransactionalEffect<unknown>;
+      const outcome = await make(client).applyOnce(sqsRecord({ a: 1 }, { id: 'm-1' }), nothing);
+      expect(client.sent[0].input.TransactItems).toHaveLength(1);
+      expect(outcome).toEqual({ status: 'applied', idempotencyKey: recordId('payments', 'm-1', 'md5'), result: undefined });
+    });
+
     it('acknowledges a duplicate (the record condition failed) with the stored result, in one request', async () => {
       const id = recordId('payments', 'm-1', 'md5');
       const client = new ScriptedClient([cancelled({ Code: 'ConditionalCheckFailed', Item: completed(id, { data: { n: 42 } }) }, { Code: 'None' })]);
@@ -142,6 +150,18 @@ describe('Class: TransactionalIdempotency', () => {
       expect(second).toMatchObject({ status: 'duplicate', result: { n: 7 } });
       expect(client.sent).toHaveLength(1);
       expect(build).toHaveBeenCalledTimes(1);
+    });
+
+    it('keeps at most maxLocalCacheSize records in the local cache, evicting the least recently used', async () => {
+      const id1 = recordId('payments', 'm-1', 'md5');
+      const client = new ScriptedClient([ok(), ok(), cancelled({ Code: 'ConditionalCheckFailed', Item: completed(id1) }, { Code: 'None' })]);
+      const idem = make(client, { useLocalCache: true, maxLocalCacheSize: 1 });
+      await idem.applyOnce(sqsRecord({}, { id: 'm-1' }), effect());
+      await idem.applyOnce(sqsRecord({}, { id: 'm-2' }), effect()); // evicts m-1
+      expect(await idem.applyOnce(sqsRecord({}, { id: 'm-2' }), effect())).toMatchObject({ status: 'duplicate' });
+      expect(client.sent).toHaveLength(2); // m-2's duplicate came from the cache
+      expect(await idem.applyOnce(sqsRecord({}, { id: 'm-1' }), effect())).toMatchObject({ status: 'duplicate' });
+      expect(client.sent).toHaveLength(3); // m-1's had to ask DynamoDB
     });
 
     it('writes the record alone for an effect with no items (process-once marker)', async () => {
