@@ -19,7 +19,8 @@
 #   LOCALSTACK_START_TIMEOUT=120            seconds to wait for health
 #   LOCALSTACK_STOP_TIMEOUT=10              seconds `stop` waits before it kills (host mode)
 #   LOCALSTACK_AUTH_TOKEN                   passed to the container in docker mode, when set
-#   LOCALSTACK_PYTHON                       interpreter for the venv (default python3.11, else python3)
+#   LOCALSTACK_PYTHON                       interpreter for the venv (default: the first of python3.13,
+#                                           python3.11, python3.12, python3 that runs and is 3.10-3.13)
 #   LOCALSTACK_VENV, LOCALSTACK_STATE_DIR   override .venv-localstack / .localstack
 #   LAMBDA_KEEPALIVE_MS, LS_LOG, DEBUG, LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT  passed through (host mode)
 set -euo pipefail
