@@ -50,6 +50,19 @@ def _validate_stream_specification(request: dict) -> None:
         )
 
 
+def _expired_items(table, attr: str, now: float):
+    """The items of ``table`` whose TTL attribute ``attr`` (type N, epoch seconds) is <= now."""
+    for item in table.all_items():  # a sorted list: deleting while iterating is safe
+        value = item.attrs.get(attr)
+        if value is None or value.type != "N":
+            continue
+        try:
+            if float(value.value) <= now:
+                yield item
+        except (TypeError, ValueError):
+            continue
+
+
 def delete_expired_items(now: float | None = None) -> int:
     """Delete every item whose TTL attribute (type N, epoch seconds) is <= now, in every table with TTL enabled,
     in every account and region. Writes REMOVE stream records with the TTL service identity, like AWS.
@@ -59,28 +72,18 @@ def delete_expired_items(now: float | None = None) -> int:
     now = time.time() if now is None else now
     deleted = 0
     with MOTO_DDB_LOCK:
-        for account_backends in list(dict.values(dynamodb_backends)):
-            for backend in list(dict.values(account_backends)):
-                for table in list(backend.tables.values()):
-                    ttl = table.ttl or {}
-                    attr = ttl.get("AttributeName")
-                    if ttl.get("TimeToLiveStatus") != "ENABLED" or not attr:
-                        continue
-                    for item in table.all_items():
-                        value = item.attrs.get(attr)
-                        if value is None or value.type != "N":
-                            continue
-                        try:
-                            expired = float(value.value) <= now
-                        except (TypeError, ValueError):
-                            continue
-                        if not expired:
-                            continue
-                        if table.delete_item(item.hash_key, item.range_key) is not None:
-                            deleted += 1
-                            shard = table.stream_shard
-                            if shard is not None and shard.items:
-                                shard.items[-1].record["userIdentity"] = dict(TTL_PRINCIPAL)
+        for _, _, backend in list(dynamodb_backends.iter_backends()):
+            for table in list(backend.tables.values()):
+                ttl = table.ttl or {}
+                attr = ttl.get("AttributeName")
+                if ttl.get("TimeToLiveStatus") != "ENABLED" or not attr:
+                    continue
+                for item in list(_expired_items(table, attr, now)):
+                    if table.delete_item(item.hash_key, item.range_key) is not None:
+                        deleted += 1
+                        shard = table.stream_shard
+                        if shard is not None and shard.items:
+                            shard.items[-1].record["userIdentity"] = dict(TTL_PRINCIPAL)
     if deleted:
         LOG.debug("TTL sweeper deleted %d expired items", deleted)
     return deleted
@@ -141,33 +144,32 @@ class MotoDynamoDBProvider(DynamodbApi, ServiceLifecycleHook):
 
     # --- table descriptions -------------------------------------------------------------------------
 
+    @staticmethod
+    def _described(context: RequestContext, key: str) -> dict:
+        """moto's answer with its table description (under ``key``) made AWS-shaped."""
+        response = call_moto_locked(context)
+        _fix_table_description(response.get(key))
+        return response
+
     @handler("CreateTable", expand=False)
     def create_table(self, context: RequestContext, request):
         _validate_stream_specification(request)
-        response = call_moto_locked(context)
-        _fix_table_description(response.get("TableDescription"))
-        return response
+        return self._described(context, "TableDescription")
 
     @handler("DescribeTable", expand=False)
     def describe_table(self, context: RequestContext, request):
-        response = call_moto_locked(context)
-        _fix_table_description(response.get("Table"))
-        return response
+        return self._described(context, "Table")
 
     @handler("UpdateTable", expand=False)
     def update_table(self, context: RequestContext, request):
         _validate_stream_specification(request)
-        response = call_moto_locked(context)
-        _fix_table_description(response.get("TableDescription"))
-        return response
+        return self._described(context, "TableDescription")
 
     @handler("DeleteTable", expand=False)
     def delete_table(self, context: RequestContext, request):
-        response = call_moto_locked(context)
-        desc = response.get("TableDescription")
-        _fix_table_description(desc)
-        if desc:
-            desc["TableStatus"] = "DELETING"
+        response = self._described(context, "TableDescription")
+        if response.get("TableDescription"):
+            response["TableDescription"]["TableStatus"] = "DELETING"
         return response
 
     # --- TTL: moto answers a missing table with code "ResourceNotFound" ------------------------------

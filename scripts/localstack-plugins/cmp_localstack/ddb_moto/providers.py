@@ -11,31 +11,29 @@ Keep this module import-light: plux imports it to list plugins, the factories im
 from localstack.services.plugins import Service, aws_provider
 
 
-@aws_provider(api="dynamodb", name="moto")
-def dynamodb_moto():
+def _moto_service(make_provider):
+    """A LocalStack service of ``make_provider()`` whose unhandled operations go to moto, with the patches on."""
     from localstack.aws.forwarder import ForwardingFallbackDispatcher
 
     from .common import forward_to_moto
-    from .dynamodb import MotoDynamoDBProvider
     from .patches import apply_moto_patches
 
     apply_moto_patches()
     return Service.for_provider(
-        MotoDynamoDBProvider(),
+        make_provider(),
         dispatch_table_factory=lambda provider: ForwardingFallbackDispatcher(provider, forward_to_moto),
     )
+
+
+@aws_provider(api="dynamodb", name="moto")
+def dynamodb_moto():
+    from .dynamodb import MotoDynamoDBProvider
+
+    return _moto_service(MotoDynamoDBProvider)
 
 
 @aws_provider(api="dynamodbstreams", name="moto")
 def dynamodbstreams_moto():
-    from localstack.aws.forwarder import ForwardingFallbackDispatcher
-
-    from .common import forward_to_moto
-    from .patches import apply_moto_patches
     from .streams import MotoDynamoDBStreamsProvider
 
-    apply_moto_patches()
-    return Service.for_provider(
-        MotoDynamoDBStreamsProvider(),
-        dispatch_table_factory=lambda provider: ForwardingFallbackDispatcher(provider, forward_to_moto),
-    )
+    return _moto_service(MotoDynamoDBStreamsProvider)
