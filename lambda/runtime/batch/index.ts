@@ -1,3 +1,3 @@
 export { BatchError, MalformedMessageError } from './errors';
-export { parseJsonBody, processSqsBatch, sqsBatchHandler } from './sqs';
+export { parseJsonBody, processSqsBatch, receiveCountOf, sqsBatchHandler } from './sqs';
 export type { FailureLogger, FifoFailureMode, RecordFailure, SqsBatchOptions, SqsRecordHandler } from './sqs';

@@ -5,6 +5,7 @@ import {
   processPartialResponse,
 } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type RuntimeLogger, resolveLogger } from '../internal/logger';
 import { MalformedMessageError } from './errors';
 
 /**
@@ -26,9 +27,7 @@ export interface RecordFailure {
 }
 
 /** Logs failures. `console` fits; so does a Powertools `Logger`. */
-export interface FailureLogger {
-  warn(message: string, ...extra: unknown[]): void;
-}
+export type FailureLogger = RuntimeLogger;
 
 /** Options of {@link processSqsBatch}. */
 export interface SqsBatchOptions {
@@ -82,12 +81,17 @@ export type SqsRecordHandler = (record: SQSRecord, context?: Context) => Promise
 const isFifoEvent = (event: SQSEvent): boolean =>
   event.Records.length > 0 && (event.Records[0].eventSourceARN?.endsWith('.fifo') ?? false);
 
+/** How many times SQS has delivered `record`, this delivery included (`ApproximateReceiveCount`, else 1). */
+export function receiveCountOf(record: SQSRecord): number {
+  return Number(record.attributes?.ApproximateReceiveCount ?? '1');
+}
+
 function describeFailure(record: SQSRecord, error: unknown): RecordFailure {
   const err = error instanceof Error ? error : new Error(String(error));
   return {
     messageId: record.messageId,
     messageGroupId: record.attributes?.MessageGroupId,
-    receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? '1'),
+    receiveCount: receiveCountOf(record),
     errorName: err.name,
     errorMessage: err.message,
   };
@@ -115,7 +119,7 @@ export async function processSqsBatch(
   options: SqsBatchOptions = {},
 ): Promise<SQSBatchResponse> {
   const fifo = options.fifo === undefined || options.fifo === 'auto' ? isFifoEvent(event) : options.fifo;
-  const logger = options.logger === undefined ? console : options.logger;
+  const logger = resolveLogger(options.logger);
 
   const failures: Array<Promise<void>> = [];
   const wrapped = async (record: SQSRecord, context?: Context): Promise<unknown> => {

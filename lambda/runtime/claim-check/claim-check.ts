@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { type ClaimCheckMessage, type EnvelopeMode, unwrapMessage } from './envelope';
+import { type ClaimCheckMessage, type EnvelopeMode, type Unwrapped, unwrapMessage } from './envelope';
 import { ClaimCheckConfigurationError, ClaimIntegrityError, UntrustedClaimError } from './errors';
 import { type ClaimReference, claimFromText, claimFromValue, encodeClaim } from './reference';
 import { eventEntryBytes } from './size';
@@ -108,8 +108,7 @@ export abstract class BaseClaimCheck {
 
   /** The claim `message` carries, or undefined when it carries its payload inline. */
   public claimOf(message: ClaimCheckMessage, options: CheckOutOptions = {}): ClaimReference | undefined {
-    const part = unwrapMessage(message, options.envelope);
-    return 'text' in part ? claimFromText(part.text) : claimFromValue(part.value);
+    return this.resolve(message, options).claim;
   }
 
   /**
@@ -118,8 +117,7 @@ export abstract class BaseClaimCheck {
    * back as its JSON text.
    */
   public async checkOut(message: ClaimCheckMessage, options: CheckOutOptions = {}): Promise<string> {
-    const part = unwrapMessage(message, options.envelope);
-    const claim = 'text' in part ? claimFromText(part.text) : claimFromValue(part.value);
+    const { part, claim } = this.resolve(message, options);
     if (!claim) return 'text' in part ? part.text : JSON.stringify(part.value);
     this.assertTrusted(claim);
     const bytes = await this._getPayload(claim);
@@ -163,6 +161,12 @@ export abstract class BaseClaimCheck {
     };
     await this._putPayload(claim, body);
     return claim;
+  }
+
+  /** The payload part of `message`, and the claim it is (undefined when it is the payload itself). */
+  private resolve(message: ClaimCheckMessage, options: CheckOutOptions): { part: Unwrapped; claim: ClaimReference | undefined } {
+    const part = unwrapMessage(message, options.envelope);
+    return { part, claim: 'text' in part ? claimFromText(part.text) : claimFromValue(part.value) };
   }
 
   private assertTrusted(claim: ClaimReference): void {

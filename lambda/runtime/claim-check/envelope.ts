@@ -4,6 +4,7 @@
  * raw delivery, EventBridge to SQS).
  */
 import type { EventBridgeEvent, SNSEventRecord, SQSRecord } from 'aws-lambda';
+import { isObject } from './reference';
 
 /** What a consumer can hand to `checkOut`. */
 export type ClaimCheckMessage =
@@ -11,7 +12,7 @@ export type ClaimCheckMessage =
   | SQSRecord
   | SNSEventRecord
   | EventBridgeEvent<string, unknown>
-  | { readonly Type: 'Notification'; readonly Message: string };
+  | { readonly Type: 'Notification'; readonly Message: string; readonly TopicArn: string };
 
 /**
  * How `checkOut` reads a message body:
@@ -23,8 +24,6 @@ export type EnvelopeMode = 'auto' | 'none';
 
 /** The payload part of a message: text as sent, or an EventBridge `detail` already parsed. */
 export type Unwrapped = { readonly text: string } | { readonly value: unknown };
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** An SNS notification, as SNS delivers it to SQS (non-raw) or HTTP endpoints. */
 function isSnsNotification(value: unknown): value is { Message: string } {

@@ -32,7 +32,8 @@ export function encodeClaim(ref: ClaimReference): string {
   return JSON.stringify({ [CLAIM_MEMBER]: { v: 1, ...ref } });
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Whether `value` is a plain JSON object (not null, not an array). */
+export const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The claim in an already parsed value (an EventBridge `detail`), or undefined when it is not one. */
 export function claimFromValue(value: unknown): ClaimReference | undefined {

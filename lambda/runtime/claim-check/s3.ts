@@ -1,4 +1,5 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createS3Client, customS3EndpointConfigured as customEndpointConfigured } from '../internal/s3-client';
 import { BaseClaimCheck, type ClaimCheckOptions } from './claim-check';
 import { ClaimCheckConfigurationError, ClaimNotFoundError } from './errors';
 import type { ClaimReference } from './reference';
@@ -27,20 +28,20 @@ export interface S3ClaimCheckOptions extends ClaimCheckOptions {
    * Whether the default client addresses buckets by path (`https://endpoint/bucket/key`) rather
    * than by host name (`https://bucket.endpoint/key`).
    *
-   * @default - true when a custom endpoint is configured (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`,
-   * as emulators such as LocalStack set them), false in AWS
+   * @default - `AWS_S3_FORCE_PATH_STYLE` when set, else true when a custom endpoint is configured
+   * (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`, as emulators such as LocalStack set them), false in AWS
    */
   readonly forcePathStyle?: boolean;
 }
 
 /**
- * Whether the environment points the SDK at a custom endpoint (an emulator): such endpoints have no
- * wildcard DNS for `bucket.endpoint`, so S3 must be addressed by path. In AWS neither variable is
- * set and the SDK keeps virtual-hosted addressing, which AWS recommends.
+ * Whether the environment points the SDK at a custom endpoint (an emulator): `AWS_ENDPOINT_URL_S3`
+ * or `AWS_ENDPOINT_URL` set (and not ignored with `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`). Such
+ * endpoints have no wildcard DNS for `bucket.endpoint`, so S3 must be addressed by path. In AWS
+ * neither variable is set and the SDK keeps virtual-hosted addressing, which AWS recommends.
  */
 export function customS3EndpointConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-  if ((env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '').toLowerCase() === 'true') return false;
-  return Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+  return customEndpointConfigured(env);
 }
 
 const isNotFound = (error: unknown): boolean => {
@@ -116,7 +117,7 @@ export class S3ClaimCheck extends BaseClaimCheck {
   }
 
   private s3(): Pick<S3Client, 'send'> {
-    this.client ??= new S3Client({ forcePathStyle: this.options.forcePathStyle ?? customS3EndpointConfigured() });
+    this.client ??= createS3Client({ forcePathStyle: this.options.forcePathStyle });
     return this.client;
   }
 }

@@ -86,20 +86,27 @@ export interface DelayQueueProducerOptions {
 /** Parses and checks a producer configuration (the JSON of the construct's `producerConfig`). */
 export function parseDelayQueueConfig(json: string | undefined, source = 'configuration'): DelayQueueConfig {
   if (!json) throw new DelayQueueConfigError(`${source} is empty: set it to the DelayQueue's producerConfig (configureProducer does)`);
-  let config: Partial<DelayQueueConfig>;
+  let parsed: unknown;
   try {
-    config = JSON.parse(json) as Partial<DelayQueueConfig>;
+    parsed = JSON.parse(json);
   } catch (cause) {
     throw new DelayQueueConfigError(`${source} is not valid JSON`, { cause });
   }
+  return checkDelayQueueConfig(parsed, source);
+}
+
+/** Checks a producer configuration already parsed (or given as an object). */
+export function checkDelayQueueConfig(value: unknown, source = 'configuration'): DelayQueueConfig {
+  const config = value as Partial<DelayQueueConfig> | null | undefined;
   const strings = ['queueUrl', 'queueArn', 'scheduleGroupName', 'schedulerRoleArn', 'deadLetterQueueArn'] as const;
   const numbers = ['retryAttempts', 'maxEventAgeSeconds', 'queueDelaySeconds'] as const;
   const missing = [
     ...strings.filter((k) => typeof config?.[k] !== 'string' || config[k] === ''),
-    ...numbers.filter((k) => typeof config?.[k] !== 'number'),
+    ...numbers.filter((k) => typeof config?.[k] !== 'number' || !Number.isFinite(config[k])),
   ];
   if (missing.length > 0) throw new DelayQueueConfigError(`${source} lacks ${missing.join(', ')}`);
-  return config as DelayQueueConfig;
+  // A copy: the producer's configuration does not change when the caller's object does.
+  return { ...(config as DelayQueueConfig) };
 }
 
 /**
@@ -135,7 +142,7 @@ export class DelayQueueProducer {
   private schedulerClient?: SchedulerClient;
 
   constructor(options: DelayQueueProducerOptions) {
-    this.config = parseDelayQueueConfig(JSON.stringify(options.config));
+    this.config = checkDelayQueueConfig(options.config);
     this.maxSqsDelaySeconds = options.maxSqsDelaySeconds ?? SQS_MAX_DELAY_SECONDS;
     if (!(this.maxSqsDelaySeconds >= 0 && this.maxSqsDelaySeconds <= SQS_MAX_DELAY_SECONDS)) {
       throw new DelayQueueConfigError(`maxSqsDelaySeconds must be between 0 and ${SQS_MAX_DELAY_SECONDS} (given ${this.maxSqsDelaySeconds})`);

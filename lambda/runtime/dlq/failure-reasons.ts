@@ -1,6 +1,7 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
 import type { RecordFailure } from '../batch/sqs';
+import { createS3Client } from '../internal/s3-client';
 
 /**
  * Why a message failed, recorded next to the message (by its id) so that an operator peeking the
@@ -125,15 +126,13 @@ export interface S3FailureReasonStoreOptions extends FailureReasonStoreOptions {
 
 /**
  * An S3 client for the current environment. Against a custom endpoint (`AWS_ENDPOINT_URL_S3` or
- * `AWS_ENDPOINT_URL` set, as in an emulator) it uses path-style addressing, because
+ * `AWS_ENDPOINT_URL` set, as in an emulator, and not ignored with
+ * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`) it uses path-style addressing, because
  * `<bucket>.127.0.0.1` does not resolve; against AWS it keeps virtual-hosted-style addressing.
  * `AWS_S3_FORCE_PATH_STYLE=true|false` overrides the choice.
  */
 export function s3ClientFromEnvironment(env: NodeJS.ProcessEnv = process.env): S3Client {
-  const flag = env.AWS_S3_FORCE_PATH_STYLE;
-  const customEndpoint = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
-  const forcePathStyle = flag !== undefined && flag !== '' ? /^(1|true)$/i.test(flag) : customEndpoint;
-  return new S3Client({ forcePathStyle });
+  return createS3Client({ env });
 }
 
 /**

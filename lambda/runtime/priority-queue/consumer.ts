@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { PRIORITY_ATTRIBUTE } from './producer';
+import { PRIORITY_ATTRIBUTE } from './protocol';
 
 /**
  * The priority level of a record, from the `priority` message attribute the producer sets;

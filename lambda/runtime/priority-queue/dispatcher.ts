@@ -7,7 +7,16 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { type RuntimeLogger, resolveLogger } from '../internal/logger';
 import { PriorityQueueConfigError } from './errors';
+
+/**
+ * Largest consumer event the dispatcher sends in one invocation: Lambda's 6 MB limit on a
+ * synchronous invocation's payload, less a margin. A larger batch is split in halves.
+ */
+export const MAX_INVOKE_PAYLOAD_BYTES = 6_000_000 - 100_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One level as the dispatcher sees it. */
 export interface DispatcherLevel {
@@ -17,9 +26,7 @@ export interface DispatcherLevel {
 }
 
 /** Logs the dispatcher's problems. `console` fits; so does a Powertools `Logger`. */
-export interface DispatcherLogger {
-  warn(message: string, ...extra: unknown[]): void;
-}
+export type DispatcherLogger = RuntimeLogger;
 
 /** Options of {@link StrictPriorityDispatcher}. */
 export interface StrictPriorityDispatcherOptions {
@@ -107,10 +114,13 @@ export class StrictPriorityDispatcher {
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 10) {
       throw new PriorityQueueConfigError(`batchSize must be an integer between 1 and 10 (given ${this.batchSize})`);
     }
+    if (!options.consumer) {
+      throw new PriorityQueueConfigError(`consumer must be the name or ARN of the consumer function (given '${options.consumer}'); the dispatcher handler reads it from CONSUMER_FUNCTION`);
+    }
     this.every = options.lowestLevelEvery ?? 10;
     this.idleWaitSeconds = options.idleWaitSeconds ?? 2;
     this.consumerTimeoutMs = (options.consumerTimeoutSeconds ?? 30) * 1000;
-    this.logger = options.logger === undefined ? console : options.logger;
+    this.logger = resolveLogger(options.logger);
   }
 
   /**
@@ -138,7 +148,7 @@ export class StrictPriorityDispatcher {
     const guardTurn = this.every > 0 && this.levels.length > 1 && (this.batchCount + 1) % this.every === 0;
     const order = guardTurn ? [...this.levels].reverse() : this.levels;
     for (const level of order) {
-      const messages = await this.receive(level, 0);
+      const messages = await this.receive(level, 0, remainingMs);
       if (messages.length > 0) {
         if (guardTurn && level !== this.levels[0]) stats.guardTurns += 1;
         await this.dispatch(level, messages, stats, remainingMs);
@@ -146,7 +156,7 @@ export class StrictPriorityDispatcher {
       }
     }
     // Idle: wait for the next message on any level; what arrives together is served highest first.
-    const arrived = await Promise.all(this.levels.map((level) => this.receive(level, this.idleWaitSeconds)));
+    const arrived = await Promise.all(this.levels.map((level) => this.receive(level, this.idleWaitSeconds, remainingMs)));
     const served: Array<{ level: string; messages: number }> = [];
     for (const [i, messages] of arrived.entries()) {
       if (messages.length === 0) continue;
@@ -156,7 +166,11 @@ export class StrictPriorityDispatcher {
     return { served, guardTurn: false };
   }
 
-  private async receive(level: DispatcherLevel, waitSeconds: number): Promise<Message[]> {
+  /**
+   * Receives a batch from a level; [] when the receive fails, after waiting as long as the poll
+   * would have (at least a second, at most the time left), so a persistent failure does not spin.
+   */
+  private async receive(level: DispatcherLevel, waitSeconds: number, remainingMs: () => number): Promise<Message[]> {
     try {
       const res = await this.options.sqs.send(
         new ReceiveMessageCommand({
@@ -170,6 +184,7 @@ export class StrictPriorityDispatcher {
       return res.Messages ?? [];
     } catch (error) {
       this.logger?.warn(JSON.stringify({ message: 'receive failed', level: level.name, error: String(error) }));
+      await sleep(Math.max(0, Math.min(Math.max(waitSeconds, 1) * 1000, remainingMs())));
       return [];
     }
   }
@@ -190,10 +205,8 @@ export class StrictPriorityDispatcher {
     }
 
     this.batchCount += 1;
-    stats.batches += 1;
     stats.dispatched[level.name] = (stats.dispatched[level.name] ?? 0) + messages.length;
-    const event: SQSEvent = { Records: messages.map((m) => toSqsRecord(m, level.queueArn)) };
-    const failedIds = await this.invoke(level, event);
+    const failedIds = await this.invokeSplit(level, messages.map((m) => toSqsRecord(m, level.queueArn)), stats);
     stats.failed[level.name] = (stats.failed[level.name] ?? 0) + failedIds.size;
 
     const done = messages.filter((m) => !failedIds.has(m.MessageId!));
@@ -213,12 +226,28 @@ export class StrictPriorityDispatcher {
     }
   }
 
+  /**
+   * Invokes the consumer with `records`, split in halves (invoked at once) while the event is larger
+   * than a synchronous invocation takes; returns the ids of the failed messages.
+   */
+  private async invokeSplit(level: DispatcherLevel, records: SQSRecord[], stats: DispatchStats): Promise<Set<string>> {
+    const event: SQSEvent = { Records: records };
+    const payload = JSON.stringify(event);
+    if (records.length > 1 && Buffer.byteLength(payload, 'utf8') > MAX_INVOKE_PAYLOAD_BYTES) {
+      const half = Math.ceil(records.length / 2);
+      const parts = await Promise.all([records.slice(0, half), records.slice(half)].map((part) => this.invokeSplit(level, part, stats)));
+      return new Set(parts.flatMap((failed) => [...failed]));
+    }
+    stats.batches += 1;
+    return this.invoke(level, event, payload);
+  }
+
   /** Invokes the consumer; returns the ids of the failed messages (all of them when the call failed). */
-  private async invoke(level: DispatcherLevel, event: SQSEvent): Promise<Set<string>> {
+  private async invoke(level: DispatcherLevel, event: SQSEvent, eventJson: string): Promise<Set<string>> {
     const all = new Set(event.Records.map((r) => r.messageId));
     let payload: string;
     try {
-      const res = await this.options.lambda.send(new InvokeCommand({ FunctionName: this.options.consumer, Payload: JSON.stringify(event) }));
+      const res = await this.options.lambda.send(new InvokeCommand({ FunctionName: this.options.consumer, Payload: eventJson }));
       payload = res.Payload ? new TextDecoder().decode(res.Payload) : '';
       if (res.FunctionError) {
         this.logger?.warn(JSON.stringify({ message: 'consumer failed: the whole batch is retried', level: level.name, functionError: res.FunctionError, payload: payload.slice(0, 1000) }));

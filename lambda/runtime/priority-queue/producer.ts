@@ -6,9 +6,9 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { PriorityQueueConfigError, UnknownPriorityError } from './errors';
+import { PRIORITY_ATTRIBUTE } from './protocol';
 
-/** Name of the message attribute that carries a message's priority level. */
-export const PRIORITY_ATTRIBUTE = 'priority';
+export { PRIORITY_ATTRIBUTE } from './protocol';
 
 /** Default environment variable holding the producer's configuration (set by `configureProducer`). */
 export const PRIORITY_QUEUE_CONFIG_ENV = 'PRIORITY_QUEUE_CONFIG';
@@ -64,20 +64,31 @@ export function parsePriorityQueueConfig(json: string | undefined, source = 'con
   } catch (cause) {
     throw new PriorityQueueConfigError(`${source} is not valid JSON`, { cause });
   }
-  const config = parsed as Partial<PriorityQueueConfig>;
+  return validateConfig(parsed, source, json);
+}
+
+/** Checks a producer configuration already parsed (or given as an object); returns its levels and default level. */
+export function checkPriorityQueueConfig(value: unknown, source = 'configuration'): PriorityQueueConfig {
+  return validateConfig(value, source);
+}
+
+/** `text`: how the configuration is shown in an error (its JSON by default). */
+function validateConfig(value: unknown, source: string, text: string = String(JSON.stringify(value))): PriorityQueueConfig {
+  const config = value as Partial<PriorityQueueConfig> | null | undefined;
   const levels = config?.levels;
   if (
     !Array.isArray(levels) ||
     levels.length === 0 ||
     !levels.every((l) => typeof l?.name === 'string' && typeof l?.queueUrl === 'string' && l.queueUrl !== '')
   ) {
-    throw new PriorityQueueConfigError(`${source} must list levels as [{ name, queueUrl }, ...] (given ${json.slice(0, 200)})`);
+    throw new PriorityQueueConfigError(`${source} must list levels as [{ name, queueUrl }, ...] (given ${text.slice(0, 200)})`);
   }
-  const defaultLevel = typeof config.defaultLevel === 'string' ? config.defaultLevel : levels[Math.floor((levels.length - 1) / 2)].name;
+  const defaultLevel = typeof config!.defaultLevel === 'string' ? config!.defaultLevel : levels[Math.floor((levels.length - 1) / 2)].name;
   if (!levels.some((l) => l.name === defaultLevel)) {
     throw new PriorityQueueConfigError(`${source}: defaultLevel '${defaultLevel}' is not one of the levels`);
   }
-  return { levels, defaultLevel };
+  // A copy: the producer's configuration does not change when the caller's object does.
+  return { levels: levels.map((l) => ({ ...l })), defaultLevel };
 }
 
 /**
@@ -96,7 +107,7 @@ export class PriorityQueueProducer {
   private clientInstance?: SQSClient;
 
   constructor(options: PriorityQueueProducerOptions) {
-    this.config = parsePriorityQueueConfig(JSON.stringify(options.config));
+    this.config = checkPriorityQueueConfig(options.config);
     this.urls = new Map(this.config.levels.map((l) => [l.name, l.queueUrl]));
     this.clientInstance = options.client;
   }

@@ -7,6 +7,7 @@
  * A reply is a message on the `ReplyTo` queue: the body is the JSON result, or `{ name, message }`
  * when `ReplyStatus` is `error`; attributes carry the same `CorrelationId`.
  */
+import type { RuntimeLogger } from '../internal/logger';
 
 export const CORRELATION_ID_ATTRIBUTE = 'CorrelationId';
 export const REPLY_TO_ATTRIBUTE = 'ReplyTo';
@@ -23,9 +24,14 @@ export const REPLY_QUEUE_PREFIX_ENV = 'REPLY_QUEUE_PREFIX';
 export const REPLY_QUEUE_IDLE_TIMEOUT_ENV = 'REPLY_QUEUE_IDLE_TIMEOUT_SECONDS';
 
 /** Logs warnings (and information); `console` fits, so does a Powertools `Logger`. */
-export interface RequestReplyLogger {
-  warn(message: string, ...extra: unknown[]): void;
-  info?(message: string, ...extra: unknown[]): void;
+export type RequestReplyLogger = RuntimeLogger;
+
+/** What a reply queue prefix must look like: 1-60 letters, digits, `-` or `_` (queue names allow 80). */
+export const REPLY_QUEUE_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,60}$/;
+
+/** Whether an SQS error says the queue does not exist (deleted, or never created). */
+export function isQueueGone(error: unknown): boolean {
+  return /QueueDoesNotExist|NonExistentQueue/.test((error as { name?: string } | undefined)?.name ?? '');
 }
 
 /** Parts of an SQS queue ARN. */

@@ -5,7 +5,8 @@ import {
   ListQueuesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { HEARTBEAT_TAG, type RequestReplyLogger } from './protocol';
+import { resolveLogger } from '../internal/logger';
+import { HEARTBEAT_TAG, REPLY_QUEUE_PREFIX_PATTERN, type RequestReplyLogger, isQueueGone } from './protocol';
 
 /** What {@link reapIdleReplyQueues} did. */
 export interface ReapResult {
@@ -14,8 +15,6 @@ export interface ReapResult {
   /** URLs of the reply queues deleted. */
   readonly deleted: string[];
 }
-
-const isQueueGone = (error: unknown): boolean => /QueueDoesNotExist|NonExistentQueue/.test((error as { name?: string }).name ?? '');
 
 /**
  * Deletes the reply queues under `prefix` whose requester has not used them for `idleSeconds`
@@ -29,8 +28,8 @@ export async function reapIdleReplyQueues(
   idleSeconds: number,
   options: { now?: number; logger?: RequestReplyLogger | null } = {},
 ): Promise<ReapResult> {
-  if (!/^[A-Za-z0-9_-]{1,60}$/.test(prefix)) throw new Error(`prefix must be 1-60 letters, digits, - or _ (given '${prefix}')`);
-  const logger = options.logger === undefined ? console : options.logger;
+  if (!REPLY_QUEUE_PREFIX_PATTERN.test(prefix)) throw new Error(`prefix must be 1-60 letters, digits, - or _ (given '${prefix}')`);
+  const logger = resolveLogger(options.logger);
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
   const urls: string[] = [];
   let NextToken: string | undefined;

@@ -10,6 +10,7 @@ import {
   SendMessageCommand,
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
+import { resolveLogger } from '../internal/logger';
 import { ReplyQueueLostError, RequestRejectedError, RequestReplyError, RequestTimeoutError } from './errors';
 import {
   CORRELATION_ID_ATTRIBUTE,
@@ -17,11 +18,13 @@ import {
   HEARTBEAT_TAG,
   REPLY_QUEUE_IDLE_TIMEOUT_ENV,
   REPLY_QUEUE_PREFIX_ENV,
+  REPLY_QUEUE_PREFIX_PATTERN,
   REPLY_STATUS_ATTRIBUTE,
   REPLY_TO_ATTRIBUTE,
   REQUEST_QUEUE_ARN_ENV,
   REQUEST_QUEUE_URL_ENV,
   type RequestReplyLogger,
+  isQueueGone,
   parseQueueArn,
 } from './protocol';
 
@@ -116,7 +119,7 @@ interface ReplyQueue {
 
 const RECENT_IDS_KEPT = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const isQueueGone = (error: unknown): boolean => /QueueDoesNotExist|NonExistentQueue/.test((error as { name?: string }).name ?? '');
+const validIdleTimeout = (seconds: number): boolean => Number.isFinite(seconds) && seconds > 0;
 
 /**
  * The requester side of request-reply over SQS: sends a request with a correlation id and the URL
@@ -146,11 +149,18 @@ export class SqsRequester {
       return value;
     };
     const idle = process.env[REPLY_QUEUE_IDLE_TIMEOUT_ENV];
+    let replyQueueIdleTimeoutSeconds: number | undefined;
+    if (idle && options.replyQueueIdleTimeoutSeconds === undefined) {
+      replyQueueIdleTimeoutSeconds = Number(idle);
+      if (!validIdleTimeout(replyQueueIdleTimeoutSeconds)) {
+        throw new RequestReplyError(`${REPLY_QUEUE_IDLE_TIMEOUT_ENV} must be a positive number of seconds (given '${idle}')`);
+      }
+    }
     return new SqsRequester({
       requestQueueUrl: env(REQUEST_QUEUE_URL_ENV),
       requestQueueArn: env(REQUEST_QUEUE_ARN_ENV),
       replyQueuePrefix: env(REPLY_QUEUE_PREFIX_ENV),
-      replyQueueIdleTimeoutSeconds: idle ? Number(idle) : undefined,
+      replyQueueIdleTimeoutSeconds,
       ...options,
     });
   }
@@ -158,6 +168,8 @@ export class SqsRequester {
   public readonly stats: RequesterStats = { sent: 0, replied: 0, rejected: 0, timedOut: 0, dropped: 0, replyQueuesCreated: 0 };
   private readonly client: SQSClient;
   private readonly logger: RequestReplyLogger | null;
+  /** The reply queue idle timeout, in milliseconds. */
+  private readonly idleMs: number;
   private readonly pending = new Map<string, Waiter>();
   private readonly expired = new Set<string>();
   private readonly answered = new Set<string>();
@@ -167,11 +179,16 @@ export class SqsRequester {
 
   constructor(private readonly options: SqsRequesterOptions) {
     parseQueueArn(options.requestQueueArn);
-    if (!/^[A-Za-z0-9_-]{1,60}$/.test(options.replyQueuePrefix)) {
+    if (!REPLY_QUEUE_PREFIX_PATTERN.test(options.replyQueuePrefix)) {
       throw new RequestReplyError(`replyQueuePrefix must be 1-60 letters, digits, - or _ (given '${options.replyQueuePrefix}')`);
     }
+    const idleSeconds = options.replyQueueIdleTimeoutSeconds ?? 3600;
+    if (!validIdleTimeout(idleSeconds)) {
+      throw new RequestReplyError(`replyQueueIdleTimeoutSeconds must be a positive number of seconds (given ${idleSeconds})`);
+    }
+    this.idleMs = idleSeconds * 1000;
     this.client = options.client ?? new SQSClient({});
-    this.logger = options.logger === undefined ? console : options.logger;
+    this.logger = resolveLogger(options.logger);
   }
 
   /** The URL of this instance's reply queue, once created. */
@@ -203,9 +220,8 @@ export class SqsRequester {
     if (this.closed) throw new RequestReplyError('the requester is closed');
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 10_000;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RequestReplyError(`timeoutMs must be positive (given ${timeoutMs})`);
-    const idleMs = (this.options.replyQueueIdleTimeoutSeconds ?? 3600) * 1000;
-    if (timeoutMs > idleMs / 2) {
-      throw new RequestReplyError(`timeoutMs must be at most half the reply queue idle timeout (${idleMs / 2} ms), or the reaper could delete the queue while the request waits (given ${timeoutMs})`);
+    if (timeoutMs > this.idleMs / 2) {
+      throw new RequestReplyError(`timeoutMs must be at most half the reply queue idle timeout (${this.idleMs / 2} ms), or the reaper could delete the queue while the request waits (given ${timeoutMs})`);
     }
     const queue = await this.readyQueue();
     const correlationId = randomUUID();
@@ -274,8 +290,7 @@ export class SqsRequester {
   /** The reply queue, created if needed, at least a second old, with a fresh heartbeat. */
   private async readyQueue(): Promise<ReplyQueue> {
     let queue = await this.ensureQueue();
-    const idleMs = (this.options.replyQueueIdleTimeoutSeconds ?? 3600) * 1000;
-    if (Date.now() - queue.heartbeatAt > idleMs / 4) {
+    if (Date.now() - queue.heartbeatAt > this.idleMs / 4) {
       try {
         await this.client.send(new TagQueueCommand({ QueueUrl: queue.url, Tags: { [HEARTBEAT_TAG]: String(Math.floor(Date.now() / 1000)) } }));
         queue.heartbeatAt = Date.now();

@@ -1,6 +1,7 @@
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type SqsBatchOptions, processSqsBatch } from '../batch/sqs';
+import { resolveLogger } from '../internal/logger';
 import { InvalidRequestError, RejectRequestError } from './errors';
 import {
   CORRELATION_ID_ATTRIBUTE,
@@ -9,6 +10,7 @@ import {
   REPLY_STATUS_ATTRIBUTE,
   REPLY_TO_ATTRIBUTE,
   type RequestReplyLogger,
+  isQueueGone,
   parseQueueUrl,
 } from './protocol';
 
@@ -84,7 +86,7 @@ export async function handleRequest<TRequest, TReply>(
   handler: RequestHandlerFunction<TRequest, TReply>,
   options: ResponderOptions & { lambdaContext?: Context } = {},
 ): Promise<RequestOutcome> {
-  const logger = options.logger === undefined ? console : options.logger;
+  const logger = resolveLogger(options.logger);
   const client = options.client ?? (defaultClient ??= new SQSClient({}));
   const attrs = record.messageAttributes ?? {};
   const correlationId = attrs[CORRELATION_ID_ATTRIBUTE]?.stringValue;
@@ -134,7 +136,7 @@ export async function handleRequest<TRequest, TReply>(
   try {
     await sendReply(client, { replyTo, correlationId, body, status });
   } catch (error) {
-    if (!/QueueDoesNotExist|NonExistentQueue/.test((error as { name?: string }).name ?? '')) throw error;
+    if (!isQueueGone(error)) throw error;
     logger?.warn(JSON.stringify({ message: 'reply queue gone (the requester stopped); reply dropped', correlationId, replyTo }));
     return 'requester-gone';
   }

@@ -1,5 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { parseJsonBody, processSqsBatch } from '../batch/sqs';
+import { parseJsonBody, processSqsBatch, receiveCountOf } from '../batch/sqs';
 import type { SqsBatchOptions } from '../batch/sqs';
 import { ConvoyConfigurationError } from './errors';
 
@@ -75,12 +75,12 @@ export async function processConvoyBatch<T = unknown>(
         groupId: record.attributes.MessageGroupId!,
         sequenceNumber: record.attributes.SequenceNumber ?? '',
         deduplicationId: record.attributes.MessageDeduplicationId,
-        receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
+        receiveCount: receiveCountOf(record),
         record,
       };
       return handler(message, context);
     },
-    { ...batchOptions, fifo: true, fifoFailureMode: options.fifoFailureMode ?? 'skip-group' },
+    { ...batchOptions, fifo: true },
   );
 }
 

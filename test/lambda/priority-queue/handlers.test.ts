@@ -29,12 +29,18 @@ describe('Handler: priority-queue/dispatcher', () => {
     );
   });
 
+  it('fails at load, naming the variable, when CONSUMER_FUNCTION is missing', async () => {
+    await expect(load<Dispatcher>('../../../lambda/priority-queue/dispatcher', { PRIORITY_LEVELS: LEVELS })).rejects.toThrow(
+      /consumer must be the name or ARN of the consumer function \(given ''\).*CONSUMER_FUNCTION/,
+    );
+  });
+
   it('dispatches until its run time is over, then reports what it did', async () => {
     // Prepare: one message on the level, a consumer that succeeds.
     const { handler } = await load<Dispatcher>('../../../lambda/priority-queue/dispatcher', {
       PRIORITY_LEVELS: LEVELS,
       CONSUMER_FUNCTION: 'consumer',
-      RUN_SECONDS: '1',
+      RUN_SECONDS: '0.05',
       BATCH_SIZE: '5',
     });
     const sqsModule = await import('@aws-sdk/client-sqs');

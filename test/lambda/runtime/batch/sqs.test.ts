@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { MalformedMessageError, parseJsonBody, processSqsBatch, sqsBatchHandler } from '../../../../lambda/runtime/batch';
+import { MalformedMessageError, parseJsonBody, processSqsBatch, receiveCountOf, sqsBatchHandler } from '../../../../lambda/runtime/batch';
 import { lambdaContext, sqsEvent, sqsRecord } from '../../../helpers/events';
 
 const silent = { logger: null } as const;
@@ -208,5 +208,14 @@ describe('Function: parseJsonBody', () => {
     expect((err as MalformedMessageError).messageId).toBe(rec.messageId);
     expect((err as MalformedMessageError).name).toBe('MalformedMessageError');
     expect((err as Error).cause).toBeInstanceOf(SyntaxError);
+  });
+});
+
+describe('Function: receiveCountOf', () => {
+  it('reads ApproximateReceiveCount, and counts a record without it as a first delivery', () => {
+    expect(receiveCountOf(sqsRecord('x', { receiveCount: 3 }))).toBe(3);
+    const bare = sqsRecord('x');
+    bare.attributes = {} as SQSRecord['attributes'];
+    expect(receiveCountOf(bare)).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-import { claimFromText, claimFromValue, encodeClaim, unwrapMessage } from '../../../../lambda/runtime/claim-check';
+import { type ClaimCheckMessage, claimFromText, claimFromValue, encodeClaim, unwrapMessage } from '../../../../lambda/runtime/claim-check';
 
 const valid = { v: 1, bucket: 'b', key: 'claims/k', bytes: 10, sha256: 'a'.repeat(64), contentType: 'application/json' };
 
@@ -50,5 +50,13 @@ describe('Function: unwrapMessage', () => {
   it('unwraps an SNS notification object and an EventBridge event object', () => {
     expect(unwrapMessage({ Type: 'Notification', Message: 'm', TopicArn: 'arn' } as never)).toEqual({ text: 'm' });
     expect(unwrapMessage({ 'detail-type': 't', source: 's', detail: { a: 1 } } as never)).toEqual({ value: { a: 1 } });
+  });
+
+  it('types an SNS notification object with the TopicArn it needs to be recognised', () => {
+    const notification: ClaimCheckMessage = { Type: 'Notification', Message: 'm', TopicArn: 'arn:aws:sns:us-east-1:0:t' };
+    expect(unwrapMessage(notification)).toEqual({ text: 'm' });
+    // @ts-expect-error without TopicArn it is not an SNS notification (and unwrapMessage rejects it)
+    const incomplete: ClaimCheckMessage = { Type: 'Notification', Message: 'm' };
+    expect(() => unwrapMessage(incomplete)).toThrow(TypeError);
   });
 });

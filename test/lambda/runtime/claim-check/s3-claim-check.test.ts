@@ -283,6 +283,31 @@ describe('Function: customS3EndpointConfigured', () => {
   });
 });
 
+describe('S3ClaimCheck default client', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+  const pathStyle = async (options: { forcePathStyle?: boolean } = {}) => {
+    const claims = new S3ClaimCheck({ bucketName: 'b', ...options });
+    const client = (claims as unknown as { s3(): { config: { forcePathStyle?: unknown } } }).s3();
+    return (await client.config.forcePathStyle) ?? false;
+  };
+
+  it('honours AWS_S3_FORCE_PATH_STYLE either way, as the failure-reason store does', async () => {
+    for (const k of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', 'AWS_S3_FORCE_PATH_STYLE']) delete process.env[k];
+    process.env.AWS_S3_FORCE_PATH_STYLE = 'true';
+    expect(await pathStyle()).toBe(true);
+    Object.assign(process.env, { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_S3_FORCE_PATH_STYLE: 'false' });
+    expect(await pathStyle()).toBe(false);
+  });
+
+  it('lets the forcePathStyle option win over the environment', async () => {
+    Object.assign(process.env, { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_S3_FORCE_PATH_STYLE: 'true' });
+    expect(await pathStyle({ forcePathStyle: false })).toBe(false);
+  });
+});
+
 describe('Function: messageAttributesBytes', () => {
   it('counts names, data types and values', () => {
     expect(messageAttributesBytes({ traceId: { DataType: 'String', StringValue: 'abc' }, blob: { DataType: 'Binary', BinaryValue: new Uint8Array(10) } })).toBe(

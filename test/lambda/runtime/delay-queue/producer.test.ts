@@ -228,6 +228,14 @@ describe('Class: DelayQueueProducer', () => {
       expect(sqs.sent[0].QueueUrl).toBe(CONFIG.queueUrl);
     });
 
+    it('checks a configuration given as an object as it checks the JSON (a number must be finite)', () => {
+      expect(() => setup({}, { retryAttempts: Number.NaN, queueArn: '' })).toThrow(new DelayQueueConfigError('configuration lacks queueArn, retryAttempts'));
+      const config = { ...CONFIG };
+      const producer = new DelayQueueProducer({ config });
+      config.queueUrl = 'changed';
+      expect(producer.config.queueUrl).toBe(CONFIG.queueUrl);
+    });
+
     it('names what is missing', () => {
       expect(() => DelayQueueProducer.fromEnvironment()).toThrow(/environment variable DELAY_QUEUE_CONFIG is empty/);
       expect(() => parseDelayQueueConfig('{"queueUrl":"u"}')).toThrow(

@@ -178,6 +178,11 @@ describe('Function: s3ClientFromEnvironment', () => {
     expect(await pathStyle({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566' })).toBe(true);
   });
 
+  it('ignores the custom endpoint when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true (as the SDK does)', async () => {
+    expect(await pathStyle({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' })).toBe(false);
+    expect(await pathStyle({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'false' })).toBe(true);
+  });
+
   it('lets AWS_S3_FORCE_PATH_STYLE decide either way', async () => {
     expect(await pathStyle({ AWS_ENDPOINT_URL: 'http://minio:9000', AWS_S3_FORCE_PATH_STYLE: 'false' })).toBe(false);
     expect(await pathStyle({ AWS_S3_FORCE_PATH_STYLE: '1' })).toBe(true);

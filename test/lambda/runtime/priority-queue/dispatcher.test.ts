@@ -8,6 +8,7 @@ import {
   priorityOf,
   toSqsRecord,
 } from '../../../../lambda/runtime/priority-queue';
+import { MAX_INVOKE_PAYLOAD_BYTES } from '../../../../lambda/runtime/priority-queue/dispatcher';
 import { FakeLambda, FakeSqs } from './fakes';
 
 const LEVELS = ['high', 'normal', 'low'];
@@ -153,6 +154,102 @@ describe('Class: StrictPriorityDispatcher', () => {
     });
   });
 
+  describe('receive failures', () => {
+    afterEach(() => jest.useRealTimers());
+
+    it('waits a second after a failed short poll instead of going on at once', async () => {
+      // Prepare
+      jest.useFakeTimers();
+      const warnings: string[] = [];
+      const { sqs, lambda, dispatcher } = setup({ logger: { warn: (m: string) => void warnings.push(m) } });
+      sqs.failReceive = Object.assign(new Error('denied'), { name: 'AccessDenied' });
+      const receives = () => sqs.count('ReceiveMessageCommand');
+      // Act
+      const round = dispatcher.dispatchNext();
+      await jest.advanceTimersByTimeAsync(999);
+      // Assess: the sweep is held on the first level for a second, then moves on.
+      expect(receives()).toBe(1);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(receives()).toBe(2);
+      await jest.advanceTimersByTimeAsync(2000);
+      expect(receives()).toBe(3 + 3); // the sweep, then the long poll of every level at once
+      await jest.advanceTimersByTimeAsync(1000); // the failed long polls wait idleWaitSeconds (1)
+      await expect(round).resolves.toEqual({ served: [], guardTurn: false });
+      expect(lambda.invocations).toHaveLength(0);
+      expect(JSON.parse(warnings[0])).toMatchObject({ message: 'receive failed', level: 'high' });
+    });
+
+    it('waits the long poll time after a failed long poll', async () => {
+      jest.useFakeTimers();
+      const { sqs, dispatcher } = setup({ idleWaitSeconds: 5 });
+      sqs.failReceive = new Error('socket hang up');
+      let done = false;
+      void dispatcher.dispatchNext().then(() => (done = true));
+      await jest.advanceTimersByTimeAsync(3000 + 4999);
+      expect(done).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(done).toBe(true);
+    });
+
+    it('never waits past the time left in the run', async () => {
+      jest.useFakeTimers();
+      const { sqs, dispatcher } = setup();
+      sqs.failReceive = new Error('socket hang up');
+      let done = false;
+      void dispatcher.dispatchNext(undefined, () => 100).then(() => (done = true));
+      await jest.advanceTimersByTimeAsync(4 * 100);
+      expect(done).toBe(true);
+    });
+
+    it('does not spin through its run when every receive fails', async () => {
+      jest.useFakeTimers();
+      const { sqs, dispatcher } = setup();
+      sqs.failReceive = new Error('AWS.SimpleQueueService.NonExistentQueue');
+      const end = Date.now() + 10_000;
+      const run = dispatcher.run(() => Date.now() < end);
+      await jest.advanceTimersByTimeAsync(12_000); // the round that starts at 8 s ends at 12 s
+      await run;
+      // 3 short polls (1 s each) and 3 parallel long polls (1 s) per round: 4 s a round, 3 rounds.
+      expect(sqs.count('ReceiveMessageCommand')).toBe(3 * 6);
+    });
+  });
+
+  describe('large batches', () => {
+    it('splits a batch whose event exceeds the synchronous invocation payload limit, and keeps failures apart', async () => {
+      // Prepare: 10 messages of 900 KB each, about 9 MB together.
+      const { sqs, lambda, dispatcher } = setup({ batchSize: 10 });
+      const big = (tag: string) => `${tag}:${'x'.repeat(900_000)}`;
+      sqs.put('high', Array.from({ length: 10 }, (_, i) => big(i === 7 ? 'bad' : `ok-${i}`)));
+      lambda.setConsumer((event) => ({
+        batchItemFailures: event.Records.filter((r) => String(r.body).startsWith('bad:')).map((r) => ({ itemIdentifier: r.messageId })),
+      }));
+      const stats: DispatchStats = { batches: 0, dispatched: {}, failed: {}, guardTurns: 0, released: 0 };
+      // Act
+      await dispatcher.dispatchNext(stats);
+      // Assess
+      const sizes = lambda.invocations.map((i) => Buffer.byteLength(JSON.stringify(i.event)));
+      expect(lambda.invocations.map((i) => i.event.Records.length)).toEqual([5, 5]);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_INVOKE_PAYLOAD_BYTES);
+      expect(sqs.remaining('high').map((b) => b.split(':')[0])).toEqual(['bad']);
+      expect(stats).toMatchObject({ batches: 2, dispatched: { high: 10 }, failed: { high: 1 } });
+    });
+
+    it('splits again until every part fits', async () => {
+      const { sqs, lambda, dispatcher } = setup({ batchSize: 4 });
+      sqs.put('high', Array.from({ length: 4 }, () => 'y'.repeat(3_500_000)));
+      await dispatcher.dispatchNext();
+      expect(lambda.invocations.map((i) => i.event.Records.length)).toEqual([1, 1, 1, 1]);
+      expect(sqs.remaining('high')).toEqual([]);
+    });
+
+    it('sends a batch that fits in one invocation', async () => {
+      const { sqs, lambda, dispatcher } = setup({ batchSize: 5 });
+      sqs.put('high', Array.from({ length: 5 }, () => 'z'.repeat(1_000_000)));
+      await dispatcher.dispatchNext();
+      expect(lambda.invocations.map((i) => i.event.Records.length)).toEqual([5]);
+    });
+  });
+
   describe('ending a run', () => {
     it('makes a batch visible again instead of dispatching it when the consumer would not fit in the time left', async () => {
       // Prepare
@@ -220,6 +317,11 @@ describe('Class: StrictPriorityDispatcher', () => {
 
     it('fails without levels', () => {
       expect(() => setup({ levels: [] })).toThrow(PriorityQueueConfigError);
+    });
+
+    it('fails without a consumer function (every invocation would fail and the backlog end in the DLQ)', () => {
+      expect(() => setup({ consumer: '' })).toThrow(PriorityQueueConfigError);
+      expect(() => setup({ consumer: '' })).toThrow(/consumer must be the name or ARN of the consumer function \(given ''\)/);
     });
   });
 });

@@ -25,6 +25,8 @@ export class FakeSqs {
   public readonly calls: Array<{ command: string; input: Input }> = [];
   /** Batch entry ids that SendMessageBatch reports as failed. */
   public readonly failEntryIds = new Set<string>();
+  /** Set to make every ReceiveMessage call fail (a persistent error: access denied, queue deleted). */
+  public failReceive?: Error;
   /** Messages that arrive on a queue during the next long poll (WaitTimeSeconds > 0) of it. */
   public readonly arriveOnLongPoll = new Map<string, string[]>();
 
@@ -89,6 +91,7 @@ export class FakeSqs {
         return { Successful, Failed };
       }
       case 'ReceiveMessageCommand': {
+        if (this.failReceive) throw this.failReceive;
         const name = String(input.QueueUrl).split('/').pop()!;
         if (input.WaitTimeSeconds > 0 && this.arriveOnLongPoll.has(name)) {
           this.put(name, this.arriveOnLongPoll.get(name)!);

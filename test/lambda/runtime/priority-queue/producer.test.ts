@@ -137,6 +137,22 @@ describe('Class: PriorityQueueProducer', () => {
       expect(() => PriorityQueueProducer.fromEnvironment()).toThrow(PriorityQueueConfigError);
     });
 
+    it('checks a configuration given as an object as it checks the JSON, and keeps its own copy', () => {
+      const { sqs, config } = setup();
+      expect(() => new PriorityQueueProducer({ config: { levels: [] }, client: sqs.client } as never)).toThrow(
+        new PriorityQueueConfigError('configuration must list levels as [{ name, queueUrl }, ...] (given {"levels":[]})'),
+      );
+      expect(() => new PriorityQueueProducer({ config: { ...config, defaultLevel: 'urgent' }, client: sqs.client })).toThrow(/defaultLevel 'urgent' is not one of the levels/);
+      const producer = new PriorityQueueProducer({ config, client: sqs.client });
+      config.levels[0].name = 'changed';
+      expect(producer.levels).toEqual(['high', 'normal', 'low']);
+    });
+
+    it('shows the variable as it is set when its levels are malformed', () => {
+      process.env.PRIORITY_QUEUE_CONFIG = '{ "levels": [] }';
+      expect(() => PriorityQueueProducer.fromEnvironment()).toThrow('(given { "levels": [] })');
+    });
+
     it('fails when the default level is not a level, and defaults to the middle level when absent', () => {
       expect(() => parsePriorityQueueConfig('{"levels":[{"name":"a","queueUrl":"u"}],"defaultLevel":"b"}')).toThrow(/defaultLevel 'b' is not one of the levels/);
       expect(parsePriorityQueueConfig('{"levels":[{"name":"a","queueUrl":"u"},{"name":"b","queueUrl":"v"},{"name":"c","queueUrl":"w"}]}').defaultLevel).toBe('b');

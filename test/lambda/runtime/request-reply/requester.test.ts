@@ -258,6 +258,7 @@ describe('Class: SqsRequester', () => {
       void requester.request({ n: 1 }, { timeoutMs: 1000 }).catch(() => undefined);
       await until(() => requests.visible.length === 1);
       expect(Date.now() - started).toBeGreaterThanOrEqual(110);
+      await requester.close(); // leaves no request polling the reply queue after the test
     });
 
     it('retries receiving after a transient error', async () => {
@@ -315,6 +316,31 @@ describe('Class: SqsRequester', () => {
     it('names the missing variable', () => {
       expect(() => SqsRequester.fromEnvironment()).toThrow(/REQUEST_QUEUE_URL is not set/);
     });
+
+    it.each(['ten minutes', '-60', '0', 'Infinity'])('rejects a malformed REPLY_QUEUE_IDLE_TIMEOUT_SECONDS (%p), naming it', (idle) => {
+      const broker = new FakeBroker();
+      const requests = broker.createQueue('q');
+      Object.assign(process.env, { REQUEST_QUEUE_URL: requests.url, REQUEST_QUEUE_ARN: broker.arnOf(requests), REPLY_QUEUE_PREFIX: PREFIX, REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: idle });
+      expect(() => SqsRequester.fromEnvironment({ client: broker.client })).toThrow(RequestReplyError);
+      expect(() => SqsRequester.fromEnvironment({ client: broker.client })).toThrow(
+        `REPLY_QUEUE_IDLE_TIMEOUT_SECONDS must be a positive number of seconds (given '${idle}')`,
+      );
+    });
+
+    it('keeps the timeout guard with the idle timeout it reads', async () => {
+      const broker = new FakeBroker();
+      const requests = broker.createQueue('q');
+      Object.assign(process.env, { REQUEST_QUEUE_URL: requests.url, REQUEST_QUEUE_ARN: broker.arnOf(requests), REPLY_QUEUE_PREFIX: PREFIX, REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: '60' });
+      const requester = SqsRequester.fromEnvironment({ client: broker.client, newQueueDelayMs: 0 });
+      await expect(requester.request({ n: 1 }, { timeoutMs: 30_001 })).rejects.toThrow(/at most half the reply queue idle timeout \(30000 ms\)/);
+    });
+  });
+
+  it.each([Number.NaN, 0, -1])('rejects a replyQueueIdleTimeoutSeconds of %p', (replyQueueIdleTimeoutSeconds) => {
+    const base = { requestQueueUrl: 'https://x/111122223333/q', requestQueueArn: 'arn:aws:sqs:us-east-1:111122223333:q', replyQueuePrefix: PREFIX, client: new FakeBroker().client };
+    expect(() => new SqsRequester({ ...base, replyQueueIdleTimeoutSeconds })).toThrow(
+      new RegExp(`replyQueueIdleTimeoutSeconds must be a positive number of seconds \\(given ${replyQueueIdleTimeoutSeconds}\\)`),
+    );
   });
 
   it('rejects a bad prefix or request queue ARN', () => {
