@@ -3,7 +3,7 @@
  * when one fails, every later suite stops (harness/canary-gate.ts). Each checks one behaviour of
  * the emulator that the kit's tests rely on, so a misbehaving emulator is reported as such.
  */
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type SQSClient } from '@aws-sdk/client-sqs';
 import { CfnOutput, CfnResource, Duration } from 'aws-cdk-lib';
@@ -15,7 +15,7 @@ import { recordCanaries } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { clientConfig } from '../harness/env';
 import { drain, sendAll, sqsClient } from '../harness/sqs';
-import { waitFor } from '../harness/wait';
+import { sleep, waitFor } from '../harness/wait';
 
 /** Records every delivery to RESULTS_URL; fails messages by their `fail` field. */
 const RECORDER = `
@@ -70,6 +70,9 @@ describe('emulator canaries', () => {
         batchSize: 10,
         maxBatchingWindow: Duration.seconds(2),
         reportBatchItemFailures: true,
+        // enabled by the test once all three messages wait in the queue, so one receive sees them
+        // together (a poll racing the send could otherwise take the first alone)
+        enabled: false,
       });
       esm.node.addDependency(source.grantConsumeMessages(recorder));
       const topic = new sns.Topic(s, 'Topic');
@@ -82,6 +85,7 @@ describe('emulator canaries', () => {
       );
       new CfnOutput(s, 'EchoName', { value: echo.functionName });
       new CfnOutput(s, 'SourceUrl', { value: source.queueUrl });
+      new CfnOutput(s, 'MappingId', { value: esm.eventSourceMappingId });
       new CfnOutput(s, 'DlqUrl', { value: dlq.queueUrl });
       new CfnOutput(s, 'ResultsUrl', { value: results.queueUrl });
       new CfnOutput(s, 'TopicArn', { value: topic.topicArn });
@@ -111,6 +115,7 @@ describe('emulator canaries', () => {
       { Id: 'once', MessageBody: JSON.stringify({ id: 'once', fail: 'once' }) },
       { Id: 'always', MessageBody: JSON.stringify({ id: 'always', fail: 'always' }) },
     ]);
+    await new LambdaClient(clientConfig()).send(new UpdateEventSourceMappingCommand({ UUID: stack.outputs.MappingId, Enabled: true }));
     const deliveries: Delivery[] = [];
     const dead: string[] = [];
     await waitFor(
@@ -122,7 +127,7 @@ describe('emulator canaries', () => {
       },
       { timeoutMs: 60_000, intervalMs: 1_000, describe: () => JSON.stringify({ deliveries, dead }) },
     );
-    await new Promise((r) => setTimeout(r, 4_000)); // one visibility timeout: a wrong re-delivery would show
+    await sleep(4_000); // one visibility timeout: a wrong re-delivery would show
     deliveries.push(...(await drain(client, stack.outputs.ResultsUrl)).map((m) => JSON.parse(m.Body!) as Delivery));
 
     const receives = (id: string) => deliveries.filter((d) => d.id === id).map((d) => d.receiveCount).sort();
@@ -147,7 +152,7 @@ describe('emulator canaries', () => {
       bodies.push(...(await drain(client, stack.outputs.FilteredUrl)).map((m) => m.Body!));
       return bodies.length > 0 ? true : undefined;
     }, { timeoutMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
     bodies.push(...(await drain(client, stack.outputs.FilteredUrl)).map((m) => m.Body!));
     expect(bodies.map((b) => JSON.parse(b))).toEqual([{ color: 'red', n: 3 }]);
     passed.add('sns-filter');

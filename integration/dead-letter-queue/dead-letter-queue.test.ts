@@ -26,7 +26,7 @@ import { S3FailureReasonStore } from '../../lambda/runtime/dlq/failure-reasons';
 import { describeQueue, failureReasonLocation, latestRedrive, peekMessages } from '../../lambda/runtime/dlq/operations';
 import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
-import { REGION, ROOT, clientConfig, endpoint } from '../harness/env';
+import { ROOT, clientConfig } from '../harness/env';
 import { Ledger } from '../harness/ledger';
 import { drain, queueDepth, sendAll, sqsClient } from '../harness/sqs';
 import { sleep, waitFor } from '../harness/wait';
@@ -35,15 +35,11 @@ const MAX_RECEIVE_COUNT = 2;
 const CONSUMER_TIMEOUT_S = 2;
 const VISIBILITY_S = 6 * CONSUMER_TIMEOUT_S;
 
-/** Environment of a child process that targets the emulator, as an operator's shell would. */
-const cliEnv = (): NodeJS.ProcessEnv => ({
-  ...process.env,
-  AWS_ENDPOINT_URL: endpoint(),
-  AWS_REGION: REGION,
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-});
+/**
+ * Environment of a child process that targets the emulator, as an operator's shell would have it
+ * after `eval "$(scripts/localstack.sh env)"`: global setup applied exactly that to process.env.
+ */
+const cliEnv = (): NodeJS.ProcessEnv => ({ ...process.env });
 const TS_NODE = path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js');
 
 /** `npx ts-node scripts/dlq.ts <args>` (ts-node's bin run directly, so signals reach the script). */

@@ -14,7 +14,7 @@ import {
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
 import { App, Stack } from 'aws-cdk-lib';
-import { ACCOUNT, REGION, ROOT, clientConfig, emulatorEnv } from './env';
+import { ACCOUNT, REGION, ROOT, applyEmulatorEnv, clientConfig } from './env';
 
 const run = promisify(execFile);
 const CDKLOCAL = path.join(ROOT, 'node_modules', 'aws-cdk-local', 'bin', 'cdklocal');
@@ -31,7 +31,10 @@ export interface DeployedStack {
 }
 
 async function cdklocal(args: string[], timeoutMs = 600_000): Promise<string> {
-  const env = { ...process.env, ...emulatorEnv(), CDK_DISABLE_VERSION_CHECK: '1', CI: 'true', FORCE_COLOR: '0' };
+  // Global setup applied `scripts/localstack.sh env` to process.env before the first deploy, and the
+  // test processes inherit it; only a process it did not prepare runs the script here.
+  if (!process.env.AWS_ENDPOINT_URL) applyEmulatorEnv();
+  const env = { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CI: 'true', FORCE_COLOR: '0' };
   delete (env as Record<string, string | undefined>).AWS_PROFILE;
   try {
     const { stdout, stderr } = await run(process.execPath, [CDKLOCAL, ...args], {

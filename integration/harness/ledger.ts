@@ -35,12 +35,9 @@ export class Ledger {
     this.deadLettered.set(id, reason);
   }
 
+  /** How many distinct messages had their effect applied (at least once). */
   public get appliedCount(): number {
-    return [...this.applied.values()].filter((n) => n > 0).length;
-  }
-
-  public get deadLetteredCount(): number {
-    return this.deadLettered.size;
+    return this.applied.size; // appliedEffect is the only writer, and it never stores 0
   }
 
   /** Whether every message has reached its expected end (processed, or dead-lettered). */

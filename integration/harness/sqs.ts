@@ -23,8 +23,8 @@ export async function sendAll(client: SQSClient, queueUrl: string, entries: Send
   return ids;
 }
 
-/** Receives every message currently available (and deletes them unless `keep`). */
-export async function drain(client: SQSClient, queueUrl: string, { keep = false, waitSeconds = 1 } = {}): Promise<Message[]> {
+/** Receives every message currently available, and deletes what it received. */
+export async function drain(client: SQSClient, queueUrl: string, { waitSeconds = 1 } = {}): Promise<Message[]> {
   const out: Message[] = [];
   for (;;) {
     const res = await client.send(
@@ -34,22 +34,18 @@ export async function drain(client: SQSClient, queueUrl: string, { keep = false,
         WaitTimeSeconds: waitSeconds,
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
-        VisibilityTimeout: keep ? 0 : 30,
+        VisibilityTimeout: 30,
       }),
     );
     const messages = res.Messages ?? [];
     if (messages.length === 0) return out;
     out.push(...messages);
-    if (!keep) {
-      await client.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-        }),
-      );
-    } else if (out.length > 10_000) {
-      return out;
-    }
+    await client.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
   }
 }
 

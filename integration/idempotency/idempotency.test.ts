@@ -23,7 +23,7 @@ import {
 import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { clientConfig } from '../harness/env';
-import { waitFor } from '../harness/wait';
+import { sleep, waitFor } from '../harness/wait';
 import { lambdaContext } from './context';
 
 describe('Idempotency run-time library against DynamoDB in the emulator', () => {
@@ -159,7 +159,7 @@ describe('Idempotency run-time library against DynamoDB in the emulator', () => 
       let runs = 0;
       const effect = async () => {
         runs += 1;
-        await new Promise((r) => setTimeout(r, 400));
+        await sleep(400);
         return { published: runs };
       };
       const settled = await Promise.allSettled(

@@ -27,7 +27,7 @@ export interface PlannedMessage {
 }
 
 /** mulberry32: a small, good-enough seeded PRNG. */
-export function prng(seed: number): () => number {
+function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -30,10 +30,11 @@ import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { REGION, clientConfig } from '../harness/env';
 import { Ledger, type LedgerTotals } from '../harness/ledger';
+import { type LoggedFailure, loggedFailures } from '../harness/logs';
 import { queueDepth, sendAll, sqsClient } from '../harness/sqs';
 import { waitFor } from '../harness/wait';
 import { type PlannedMessage, type Scenario, plan, seeds } from './generator';
-import { type LoggedFailure, QueueTally, clearTable, injectedFaults, loggedFailures, scanPayments } from './observe';
+import { QueueTally, clearTable, injectedFaults, scanPayments } from './observe';
 
 const SCENARIOS: Scenario[] = ['duplicates', 'crashes', 'poison', 'fifo', 'lock'];
 /**

@@ -1,12 +1,11 @@
 /**
  * What the ledger suite observes from outside the consumers: the effects table, the notifications
- * queue, the dead-letter queues and the consumers' failure logs.
+ * queue, the dead-letter queues and the consumers' logs (failure reasons: harness/logs.ts).
  */
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchWriteItemCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { clientConfig } from '../harness/env';
+import { logMessages } from '../harness/logs';
 import { drain } from '../harness/sqs';
 
 export interface PaymentEffect {
@@ -64,69 +63,17 @@ export class QueueTally {
   }
 }
 
-export interface LoggedFailure {
-  readonly messageId: string;
-  readonly receiveCount: number;
-  readonly errorName: string;
-  readonly errorMessage: string;
-}
-
-/**
- * The failures the consumers logged through the batch helper (one structured line per failed
- * record), by SQS message id. (Same reading as integration/work-queue's; a local copy because the
- * shared harness has no log reader.)
- */
-export async function loggedFailures(functionNames: string[]): Promise<Map<string, LoggedFailure[]>> {
-  const logs = new CloudWatchLogsClient(clientConfig());
-  const byMessage = new Map<string, LoggedFailure[]>();
-  const seen = new Set<string>();
-  for (const functionName of functionNames) {
-    let nextToken: string | undefined;
-    do {
-      const res = await logs
-        .send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${functionName}`, nextToken, filterPattern: '"message processing failed"' }))
-        .catch(() => undefined);
-      for (const e of res?.events ?? []) {
-        const at = e.message!.indexOf('{');
-        if (at < 0 || seen.has(e.eventId!)) continue;
-        seen.add(e.eventId!);
-        try {
-          const f = JSON.parse(e.message!.slice(at).replace(/\r/g, '\n')) as LoggedFailure & { message: string };
-          if (f.message === 'message processing failed') byMessage.set(f.messageId, [...(byMessage.get(f.messageId) ?? []), f]);
-        } catch {
-          // not a failure line
-        }
-      }
-      nextToken = res?.nextToken;
-    } while (nextToken);
-  }
-  return byMessage;
-}
-
 /**
  * Evidence that the injected faults fired: the ids named by the consumers' "injected ..." log lines
  * (a crash line before the process exits, or the InjectedFaultError of a failed record).
  */
 export async function injectedFaults(functionNames: string[]): Promise<Map<string, string[]>> {
-  const logs = new CloudWatchLogsClient(clientConfig());
   const byId = new Map<string, string[]>();
-  const seen = new Set<string>();
-  for (const functionName of functionNames) {
-    let nextToken: string | undefined;
-    do {
-      const res = await logs
-        .send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${functionName}`, nextToken, filterPattern: '"injected"' }))
-        .catch(() => undefined);
-      for (const e of res?.events ?? []) {
-        if (seen.has(e.eventId!)) continue;
-        seen.add(e.eventId!);
-        const m = /injected (?:fault ([a-z-]+) for (?:payment|order) ([\w-]+)|crash after (commit|completion)[^}]*"(?:paymentId|orderId)":"([\w-]+)")/.exec(e.message ?? '');
-        if (!m) continue;
-        const [kind, id] = m[1] ? [m[1], m[2]] : [m[3] === 'commit' ? 'crash-after-commit' : 'crash-after-complete', m[4]];
-        byId.set(id, [...(byId.get(id) ?? []), kind]);
-      }
-      nextToken = res?.nextToken;
-    } while (nextToken);
+  for (const message of await logMessages(functionNames, '"injected"')) {
+    const m = /injected (?:fault ([a-z-]+) for (?:payment|order) ([\w-]+)|crash after (commit|completion)[^}]*"(?:paymentId|orderId)":"([\w-]+)")/.exec(message);
+    if (!m) continue;
+    const [kind, id] = m[1] ? [m[1], m[2]] : [m[3] === 'commit' ? 'crash-after-commit' : 'crash-after-complete', m[4]];
+    byId.set(id, [...(byId.get(id) ?? []), kind]);
   }
   return byId;
 }

@@ -4,7 +4,7 @@
  * process, each with its own reply queue created at run time, exactly as a service would use them.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetQueueUrlCommand, ListQueuesCommand, SQSClient, SendMessageCommand, TagQueueCommand } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, ListQueuesCommand, type SQSClient, SendMessageCommand, TagQueueCommand } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { KitFunction, RequestReply } from '../../lib';
 import { RequestRejectedError, RequestTimeoutError } from '../../lambda/runtime/request-reply/errors';
@@ -13,7 +13,7 @@ import { type DroppedReply, SqsRequester } from '../../lambda/runtime/request-re
 import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { clientConfig } from '../harness/env';
-import { queueDepth } from '../harness/sqs';
+import { queueDepth, sqsClient } from '../harness/sqs';
 import { waitFor } from '../harness/wait';
 
 interface AddReply {
@@ -51,7 +51,7 @@ describe('RequestReply end to end', () => {
       new CfnOutput(s, 'ReplyQueuePrefix', { value: rr.replyQueuePrefix });
       new CfnOutput(s, 'ReaperName', { value: rr.reaper.functionName });
     });
-    client = new SQSClient(clientConfig());
+    client = sqsClient();
   }, 600_000);
 
   afterAll(async () => {

@@ -5,9 +5,8 @@
  * projector appends each applied sequence number to the entity's item), nothing is lost, and a
  * producer retry with the same deduplication ids adds nothing.
  */
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { type SQSClient } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { KitFunction, SequentialConvoy } from '../../lib';
@@ -16,7 +15,8 @@ import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { clientConfig } from '../harness/env';
 import { Ledger } from '../harness/ledger';
-import { drain, queueDepth } from '../harness/sqs';
+import { logMessages } from '../harness/logs';
+import { drain, queueDepth, sqsClient } from '../harness/sqs';
 import { sleep, waitFor } from '../harness/wait';
 
 const ENTITIES = 20;
@@ -64,13 +64,16 @@ describe('SequentialConvoy end to end', () => {
       new CfnOutput(s, 'ConsumerName', { value: consumer.functionName });
       new CfnOutput(s, 'VisibilityTimeout', { value: String(convoy.visibilityTimeout!.toSeconds()) });
     });
-    sqs = new SQSClient(clientConfig());
+    sqs = sqsClient();
     ddb = new DynamoDBClient(clientConfig());
   }, 600_000);
 
   afterAll(async () => {
     await stack?.destroy();
   }, 300_000);
+
+  /** The queue's visibility timeout, as deployed (asserted below). */
+  const visibilityTimeoutMs = () => Number(stack.outputs.VisibilityTimeout) * 1000;
 
   it('deploys a FIFO queue with the computed visibility timeout', () => {
     expect(stack.outputs.QueueUrl).toMatch(/\.fifo$/);
@@ -120,7 +123,7 @@ describe('SequentialConvoy end to end', () => {
       const d = await queueDepth(sqs, stack.outputs.QueueUrl);
       return d.visible + d.inFlight + d.delayed === 0 ? true : undefined;
     }, { timeoutMs: 60_000, intervalMs: 1_000 });
-    await sleep(12_000 + 1_000);
+    await sleep(visibilityTimeoutMs() + 1_000);
     applied = await appliedByEntity(ddb, stack.outputs.TableName);
     for (const m of await drain(sqs, stack.outputs.DlqUrl)) ledger.inDeadLetterQueue((JSON.parse(m.Body!) as EntityEvent).eventId, 'in DLQ');
     for (const [entityId, seqs] of applied) for (const seq of seqs) ledger.appliedEffect(`${entityId}#${seq}`);
@@ -152,7 +155,7 @@ describe('SequentialConvoy end to end', () => {
       const f = failure(e);
       if (!f) continue;
       expectedFailures[`entity-${e}#${f.seq}`] = f.deliveries;
-      expect({ entity: e, completedAfterMs: completedAt.get(`entity-${e}`)! >= f.deliveries * 12_000 - 1_000 }).toEqual({ entity: e, completedAfterMs: true });
+      expect({ entity: e, completedAfterMs: completedAt.get(`entity-${e}`)! >= f.deliveries * visibilityTimeoutMs() - 1_000 }).toEqual({ entity: e, completedAfterMs: true });
     }
     const counted: Record<string, number> = {};
     for (const f of failures) counted[f] = (counted[f] ?? 0) + 1;
@@ -184,21 +187,10 @@ async function appliedByEntity(ddb: DynamoDBClient, tableName: string): Promise<
 
 /** Events whose injected transient failure the projector logged (one entry per failed delivery). */
 async function transientFailures(functionName: string): Promise<string[]> {
-  const logs = new CloudWatchLogsClient(clientConfig());
   const out: string[] = [];
-  const seen = new Set<string>();
-  let nextToken: string | undefined;
-  do {
-    const res = await logs
-      .send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${functionName}`, nextToken, filterPattern: '"transient failure"' }))
-      .catch(() => undefined);
-    for (const e of res?.events ?? []) {
-      if (seen.has(e.eventId!)) continue;
-      seen.add(e.eventId!);
-      const m = /event (entity-\d+#\d+): transient failure/.exec(e.message ?? '');
-      if (m) out.push(m[1]);
-    }
-    nextToken = res?.nextToken;
-  } while (nextToken);
+  for (const message of await logMessages([functionName], '"transient failure"')) {
+    const m = /event (entity-\d+#\d+): transient failure/.exec(message);
+    if (m) out.push(m[1]);
+  }
   return out;
 }

@@ -3,15 +3,14 @@
  * 100 tasks, some poison; every healthy task is processed exactly once, every poison task ends in
  * the DLQ after exactly maxReceiveCount receives with its failure reason, nothing else is lost.
  */
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { type SQSClient } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { KitFunction, WorkQueue } from '../../lib';
 import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
-import { clientConfig } from '../harness/env';
 import { Ledger } from '../harness/ledger';
+import { loggedFailures } from '../harness/logs';
 import { drain, queueDepth, sendAll, sqsClient } from '../harness/sqs';
 import { sleep, waitFor } from '../harness/wait';
 
@@ -89,12 +88,12 @@ describe('WorkQueue end to end', () => {
     }, { timeoutMs: 240_000, intervalMs: 2_000, describe: () => ledger.report('work-queue') });
 
     // Quiet period: two visibility timeouts with the source queue empty, so a late duplicate would show.
-    await sleep(2 * 12_000 + 2_000);
+    await sleep(2 * Number(stack.outputs.VisibilityTimeout) * 1000 + 2_000);
     await collect();
     const depth = await queueDepth(client, stack.outputs.QueueUrl);
 
     // Failure reasons, as the batch helper logged them.
-    const reasons = await failureReasons(stack.outputs.ConsumerName);
+    const reasons = await loggedFailures([stack.outputs.ConsumerName]);
     for (const [messageId, taskId] of taskOfMessage) {
       if (dlqMessages.has(taskId)) ledger.inDeadLetterQueue(taskId, reasons.get(messageId)?.at(-1)?.errorName ?? 'no reason logged');
     }
@@ -120,37 +119,3 @@ describe('WorkQueue end to end', () => {
     }
   }, 420_000);
 });
-
-interface LoggedFailure {
-  messageId: string;
-  receiveCount: number;
-  errorName: string;
-}
-
-/** The failures the consumer logged (one structured line per failed receive), by message id. */
-async function failureReasons(functionName: string): Promise<Map<string, LoggedFailure[]>> {
-  const logs = new CloudWatchLogsClient(clientConfig());
-  const byMessage = new Map<string, LoggedFailure[]>();
-  const seen = new Set<string>();
-  for (const logGroupName of [`/aws/lambda/${functionName}`]) {
-    let nextToken: string | undefined;
-    do {
-      const res = await logs.send(new FilterLogEventsCommand({ logGroupName, nextToken, filterPattern: '"message processing failed"' })).catch(() => undefined);
-      for (const e of res?.events ?? []) {
-        const at = e.message!.indexOf('{');
-        if (at < 0 || seen.has(e.eventId!)) continue;
-        seen.add(e.eventId!);
-        try {
-          const f = JSON.parse(e.message!.slice(at).replace(/\r/g, '\n')) as LoggedFailure & { message: string };
-          if (f.message !== 'message processing failed') continue;
-          byMessage.set(f.messageId, [...(byMessage.get(f.messageId) ?? []), f]);
-        } catch {
-          // not our line
-        }
-      }
-      nextToken = res?.nextToken;
-    } while (nextToken);
-  }
-  for (const list of byMessage.values()) list.sort((a, b) => a.receiveCount - b.receiveCount);
-  return byMessage;
-}
