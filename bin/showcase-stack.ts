@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  acknowledgeDeadLetterQueue,
   acknowledgeWildcardResource,
   ClaimCheck,
   DeadLetterQueueRedrive,
@@ -25,13 +26,22 @@ const SYNC_ONLY = 'Invoked only by an SQS event source mapping (synchronously): 
 
 /** An example handler of the kit, invoked by an event source mapping. */
 function exampleConsumer(scope: Construct, id: string, handler: string, props: KitFunctionProps['functionProps'] = {}): KitFunction {
-  const fn = new KitFunction(scope, id, {
+  return new KitFunction(scope, id, {
     handler,
     functionProps: { timeout: Duration.seconds(10), ...props },
     synchronousOnlyReason: SYNC_ONLY,
   });
-  Validations.of(fn).acknowledge({ id: 'Serverless-LambdaAsyncFailureDestination', reason: SYNC_ONLY });
-  return fn;
+}
+
+/** An example application table: on-demand, encrypted, point-in-time recovery, destroyed with the stack. */
+function exampleTable(scope: Construct, id: string, partitionKey: string): dynamodb.Table {
+  return new dynamodb.Table(scope, id, {
+    partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
 }
 
 /**
@@ -59,8 +69,7 @@ export class ShowcaseStack extends Stack {
       retentionPeriod: Duration.days(1),
       deadLetterQueue: { maxReceiveCount: 5, queue: new sqs.Queue(this, 'ResultsDeadLetters', { enforceSSL: true }) },
     });
-    Validations.of(results.deadLetterQueue!.queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is a dead-letter queue.' });
-    Validations.of(results.deadLetterQueue!.queue).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is a dead-letter queue.' });
+    acknowledgeDeadLetterQueue(results.deadLetterQueue!.queue, 'the results queue');
     const reporting = (fn: lambda.Function) => {
       fn.addEnvironment('RESULTS_QUEUE_URL', results.queueUrl);
       results.grantSendMessages(fn);
@@ -94,17 +103,10 @@ export class ShowcaseStack extends Stack {
       functionProps: { description: 'Example delay-queue producer: schedules and cancels reminders' },
       synchronousOnlyReason: 'Invoked directly (RequestResponse) by its callers, which see its errors.',
     });
-    Validations.of(scheduler).acknowledge({ id: 'Serverless-LambdaAsyncFailureDestination', reason: 'Invoked directly (RequestResponse) by its callers, which see its errors.' });
     later.configureProducer(scheduler);
 
     // Sequential convoy: order events projected per order, in order.
-    const projections = new dynamodb.Table(this, 'OrderProjections', {
-      partitionKey: { name: 'entityId', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const projections = exampleTable(this, 'OrderProjections', 'entityId');
     const projector = exampleConsumer(this, 'OrderProjector', 'sequential-convoy/consumer', {
       description: 'Example convoy consumer: projects order events in order',
       environment: { TABLE_NAME: projections.tableName },
@@ -127,13 +129,7 @@ export class ShowcaseStack extends Stack {
     const quotes = new RequestReply(this, 'Calculations', { responder, alarms });
 
     // Idempotent consumer: each payment applied once, its record and effect in one transaction.
-    const ledger = new dynamodb.Table(this, 'PaymentsLedger', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const ledger = exampleTable(this, 'PaymentsLedger', 'pk');
     const paymentsWorker = exampleConsumer(this, 'PaymentsWorker', 'idempotency/payments', {
       description: 'Example idempotent consumer (transactional mode)',
       environment: { PAYMENTS_TABLE_NAME: ledger.tableName },

@@ -74,6 +74,18 @@ export function validateAlarmProps(v: PropsValidator, props: QueueAlarmProps, re
 }
 
 /**
+ * Notifies `alarmTopic` and runs `alarmActions` when `alarm` fires and when it clears.
+ */
+export function addAlarmActions(alarm: cloudwatch.Alarm, props: Pick<QueueAlarmProps, 'alarmTopic' | 'alarmActions'>): void {
+  const actions: cloudwatch.IAlarmAction[] = [
+    ...(props.alarmTopic ? [new cwActions.SnsAction(props.alarmTopic)] : []),
+    ...(props.alarmActions ?? []),
+  ];
+  alarm.addAlarmAction(...actions);
+  alarm.addOkAction(...actions);
+}
+
+/**
  * The alarm factory: a dead-letter-queue alarm and an oldest-message alarm for one queue, wired to
  * an optional SNS topic and alarm actions.
  */
@@ -85,10 +97,6 @@ export class QueueAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: QueueAlarmsProps) {
     super(scope, id);
-    const actions: cloudwatch.IAlarmAction[] = [
-      ...(props.alarmTopic ? [new cwActions.SnsAction(props.alarmTopic)] : []),
-      ...(props.alarmActions ?? []),
-    ];
 
     if (props.deadLetterQueue && props.deadLetterQueueAlarm !== false) {
       this.deadLetterQueueAlarm = new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
@@ -120,11 +128,7 @@ export class QueueAlarms extends Construct {
       });
     }
 
-    for (const alarm of [this.deadLetterQueueAlarm, this.oldestMessageAlarm]) {
-      if (!alarm) continue;
-      alarm.addAlarmAction(...actions);
-      alarm.addOkAction(...actions);
-    }
+    for (const alarm of this.alarms) addAlarmActions(alarm, props);
   }
 
   /** The alarms created, for dashboards and composite alarms. */

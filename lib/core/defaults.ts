@@ -26,6 +26,8 @@ export const LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(3);
 export const SQS_MAX_VISIBILITY_TIMEOUT = Duration.hours(12);
 export const SQS_MAX_BATCHING_WINDOW = Duration.minutes(5);
 export const SQS_MAX_RETENTION = Duration.days(14);
+/** Retention SQS gives a queue whose `retentionPeriod` is not set. */
+export const SQS_DEFAULT_RETENTION = Duration.days(4);
 
 /** Age of the oldest message in a source queue that raises the age alarm. */
 export const DEFAULT_MAX_MESSAGE_AGE = Duration.hours(1);

@@ -21,11 +21,12 @@ export interface KitFunctionProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Why this function needs no asynchronous-invocation failure destination, when it is invoked
-   * only synchronously (event source mappings, Step Functions). Acknowledges cdk-nag's
-   * `Serverless-LambdaDLQ` with this reason.
+   * Why this function needs no dead-letter queue or failure destination for asynchronous
+   * invocations: it is invoked only synchronously (event source mappings, Step Functions, direct
+   * calls), or a lost asynchronous invocation loses nothing. Acknowledges cdk-nag's
+   * `Serverless-LambdaDLQ` and `Serverless-LambdaAsyncFailureDestination` with this reason.
    *
-   * @default - the rule is not acknowledged
+   * @default - the rules are not acknowledged
    */
   readonly synchronousOnlyReason?: string;
 }
@@ -73,7 +74,9 @@ export class KitFunction extends lambda.Function {
       });
     }
     if (props.synchronousOnlyReason) {
-      Validations.of(this).acknowledge({ id: 'Serverless-LambdaDLQ', reason: props.synchronousOnlyReason });
+      for (const id of ['Serverless-LambdaDLQ', 'Serverless-LambdaAsyncFailureDestination']) {
+        Validations.of(this).acknowledge({ id, reason: props.synchronousOnlyReason });
+      }
     }
   }
 }

@@ -3,7 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEAD_LETTER_RETENTION, DEFAULT_MAX_RECEIVE_COUNT } from './defaults';
+import { DEAD_LETTER_RETENTION, DEFAULT_MAX_RECEIVE_COUNT, SQS_DEFAULT_RETENTION } from './defaults';
+import { acknowledgeDeadLetterQueue } from './nag';
 import { PropsValidator, describeValue, isUnresolved } from './validation';
 
 /**
@@ -94,6 +95,14 @@ export interface BuildQueueOptions extends QueueInputProps {
    * @default - 'Queue', 'DeadLetterQueue', 'Key'
    */
   readonly ids?: { readonly queue?: string; readonly deadLetterQueue?: string; readonly key?: string };
+
+  /**
+   * What the dead-letter queue the kit creates belongs to (e.g. 'the work queue'), for the reason of
+   * the cdk-nag acknowledgements on it. A dead-letter queue the user gives is not acknowledged.
+   *
+   * @default 'the queue'
+   */
+  readonly deadLetterQueueOf?: string;
 }
 
 /** What {@link buildQueue} returns. */
@@ -108,6 +117,22 @@ export interface BuiltQueue {
   readonly maxReceiveCount?: number;
   /** Whether the kit created the queue (false for `existingQueue`). */
   readonly created: boolean;
+}
+
+/**
+ * A customer managed key for a pattern's queues, with rotation on, usable by the given service
+ * principals (for example `sns.amazonaws.com`) to send messages.
+ */
+export function createQueueKey(scope: Construct, id: string, servicePrincipals: readonly string[] = []): kms.Key {
+  const key = new kms.Key(scope, id, {
+    enableKeyRotation: true,
+    description: `Encrypts the queues of ${scope.node.path}`,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  for (const principal of servicePrincipals) {
+    key.grant(new iam.ServicePrincipal(principal), 'kms:Decrypt', 'kms:GenerateDataKey*');
+  }
+  return key;
 }
 
 /**
@@ -187,7 +212,8 @@ export function validateQueueInputs(v: PropsValidator, props: BuildQueueOptions)
  * Defaults, then the user's `queueProps`, then what the kit requires:
  * - encryption at rest: SSE-SQS, or the given/required customer managed key (also on the DLQ);
  * - a TLS-only queue policy (deny `aws:SecureTransport=false`);
- * - a dead-letter queue (same FIFO type and key, 14-day retention, TLS-only) with `maxReceiveCount` 5.
+ * - a dead-letter queue (same FIFO type and key, 14-day retention, TLS-only) with `maxReceiveCount` 5,
+ *   on which cdk-nag's "a queue needs a DLQ" rules are acknowledged (see `deadLetterQueueOf`).
  *
  * Call {@link validateQueueInputs} first (the pattern's validator throws all problems together).
  */
@@ -220,15 +246,7 @@ export function buildQueue(scope: Construct, options: BuildQueueOptions): BuiltQ
   let encryptionKey: kms.IKey | undefined = options.encryptionKey ?? userProps.encryptionMasterKey;
   const needsKey = options.requireCustomerManagedKey || userProps.encryption === sqs.QueueEncryption.KMS;
   if (!encryptionKey && needsKey) {
-    const key = new kms.Key(scope, ids.key, {
-      enableKeyRotation: true,
-      description: `Encrypts the queues of ${scope.node.path}`,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    for (const principal of options.keyServicePrincipals ?? []) {
-      key.grant(new iam.ServicePrincipal(principal), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    }
-    encryptionKey = key;
+    encryptionKey = createQueueKey(scope, ids.key, options.keyServicePrincipals);
   }
   const encryption: Pick<sqs.QueueProps, 'encryption' | 'encryptionMasterKey'> = encryptionKey
     ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: encryptionKey }
@@ -246,7 +264,9 @@ export function buildQueue(scope: Construct, options: BuildQueueOptions): BuiltQ
       enforceSSL: true,
     });
     deadLetterQueue = { queue: dlq, maxReceiveCount: options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT };
-    const sourceRetention = userProps.retentionPeriod ?? Duration.days(4);
+    // Only the DLQ the kit created: a DLQ the user gives keeps every finding cdk-nag has for it.
+    acknowledgeDeadLetterQueue(dlq, options.deadLetterQueueOf ?? 'the queue');
+    const sourceRetention = userProps.retentionPeriod ?? SQS_DEFAULT_RETENTION;
     const dlqRetention = dlqProps.retentionPeriod ?? DEAD_LETTER_RETENTION;
     if (!sourceRetention.isUnresolved() && !dlqRetention.isUnresolved() && dlqRetention.toSeconds() <= sourceRetention.toSeconds()) {
       Annotations.of(scope).addWarningV2(

@@ -23,13 +23,13 @@ export function isUnresolved(value: unknown): boolean {
  * {@link MessagingPatternsError}. Values that are unresolved tokens are skipped.
  */
 export class PropsValidator {
-  private readonly problems: string[] = [];
+  private readonly found: string[] = [];
 
   constructor(private readonly scope: Construct) {}
 
-  /** Records `message` when `condition` is false. */
+  /** Records `message` when `condition` is false. A problem already recorded is not repeated. */
   public check(condition: boolean, message: string): this {
-    if (!condition) this.problems.push(message);
+    if (!condition) this.add(message);
     return this;
   }
 
@@ -37,7 +37,7 @@ export class PropsValidator {
   public integerInRange(name: string, value: number | undefined, min: number, max: number, context = ''): this {
     if (value === undefined || isUnresolved(value)) return this;
     if (!Number.isInteger(value) || value < min || value > max) {
-      this.problems.push(`${name} must be an integer between ${min} and ${max}${context} (given ${value})`);
+      this.add(`${name} must be an integer between ${min} and ${max}${context} (given ${value})`);
     }
     return this;
   }
@@ -47,7 +47,7 @@ export class PropsValidator {
     if (value === undefined || value.isUnresolved()) return this;
     const s = value.toSeconds();
     if (s < min.toSeconds() || s > max.toSeconds()) {
-      this.problems.push(
+      this.add(
         `${name} must be between ${describeValue(min)} and ${describeValue(max)}${context} (given ${describeValue(value)})`,
       );
     }
@@ -60,7 +60,7 @@ export class PropsValidator {
       .filter(([, v]) => v !== undefined)
       .map(([k]) => k);
     if (given.length > 1) {
-      this.problems.push(`provide only one of ${Object.keys(inputs).join(', ')} (given ${given.join(' and ')})`);
+      this.add(`provide only one of ${Object.keys(inputs).join(', ')} (given ${given.join(' and ')})`);
     }
     return this;
   }
@@ -68,20 +68,29 @@ export class PropsValidator {
   /** Records a problem when `input` is set while `because` is set too. */
   public notWith(input: string, value: unknown, because: string, becauseValue: unknown): this {
     if (value !== undefined && becauseValue !== undefined) {
-      this.problems.push(`${input} cannot be used with ${because}: ${because} is used as it is`);
+      this.add(`${input} cannot be used with ${because}: ${because} is used as it is`);
     }
     return this;
   }
 
   /** Number of problems found so far. */
   public get count(): number {
-    return this.problems.length;
+    return this.found.length;
+  }
+
+  /** The problems found so far, in the order they were found, without throwing them. */
+  public get problems(): readonly string[] {
+    return [...this.found];
   }
 
   /** Throws all problems found, if any. */
   public throwIfInvalid(): void {
-    if (this.problems.length > 0) {
-      throw new MessagingPatternsError(this.scope.node.path, this.problems);
+    if (this.found.length > 0) {
+      throw new MessagingPatternsError(this.scope.node.path, [...this.found]);
     }
+  }
+
+  private add(problem: string): void {
+    if (!this.found.includes(problem)) this.found.push(problem);
   }
 }

@@ -131,11 +131,9 @@ export class DeadLetterQueueRedrive extends Construct {
         timeout: Duration.seconds(30),
         environment,
       },
+      synchronousOnlyReason:
+        'Invoked by an operator or a schedule. A lost invocation loses no message: the messages stay in the dead-letter queue (whose alarm stays on) and the next run redrives them, so no failure destination is needed.',
     });
-    const reason =
-      'Invoked by an operator or a schedule. A lost invocation loses no message: the messages stay in the dead-letter queue (whose alarm stays on) and the next run redrives them, so no failure destination is needed.';
-    Validations.of(this.function).acknowledge({ id: 'Serverless-LambdaDLQ', reason });
-    Validations.of(this.function).acknowledge({ id: 'Serverless-LambdaAsyncFailureDestination', reason });
 
     // Permissions SQS checks for a message move task, on the caller.
     this.deadLetterQueue.grantConsumeMessages(this.function);

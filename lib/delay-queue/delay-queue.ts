@@ -1,18 +1,17 @@
-import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { QueueAlarmProps, QueueAlarms, validateAlarmProps } from '../core/alarms';
-import { DEAD_LETTER_RETENTION } from '../core/defaults';
+import { QueueAlarmProps, QueueAlarms, addAlarmActions, validateAlarmProps } from '../core/alarms';
+import { DEAD_LETTER_RETENTION, SQS_DEFAULT_RETENTION } from '../core/defaults';
+import { grantSendOnly } from '../core/grants';
+import { acknowledgeDeadLetterQueue, acknowledgeWildcardResource } from '../core/nag';
 import { QueueInputProps, buildQueue, validateQueueInputs } from '../core/queue-builder';
 import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
-import { grantSendOnly } from '../core/grants';
-import { acknowledgeDeadLetterQueue, nagReference } from '../core/nag';
 
 /** Longest delay SQS applies itself (`DelaySeconds`); longer delays go through EventBridge Scheduler. */
 export const SQS_MAX_DELAY = Duration.minutes(15);
@@ -129,19 +128,16 @@ export class DelayQueue extends Construct {
         `scheduleGroupName must be 1 to 64 letters, digits, hyphens, underscores and dots (given ${describeValue(props.scheduleGroupName)})`,
       );
     }
-    validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? Duration.days(4));
+    validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? SQS_DEFAULT_RETENTION);
     v.throwIfInvalid();
 
     // The queue.
-    const built = buildQueue(this, props);
+    const built = buildQueue(this, { ...props, deadLetterQueueOf: 'the delay queue' });
     this.queue = built.queue;
     this.deadLetterQueue = built.deadLetterQueue;
     this.encryptionKey = built.encryptionKey;
     this.maxReceiveCount = built.maxReceiveCount;
     this.queueDelay = props.queueProps?.deliveryDelay ?? readDeliveryDelay(props.existingQueue) ?? Duration.seconds(0);
-    if (built.created && built.deadLetterQueue && !props.queueProps?.deadLetterQueue) {
-      acknowledgeDeadLetterQueue(built.deadLetterQueue, 'the delay queue');
-    }
 
     // The long-delay path: a schedule group, a dead-letter queue for schedules, a role for Scheduler.
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
@@ -159,11 +155,11 @@ export class DelayQueue extends Construct {
     const stack = Stack.of(this);
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       description: `Assumed by EventBridge Scheduler to deliver the long-delay messages of ${this.node.path}`,
-      // Only schedules of this account's group may use it (confused-deputy protection).
+      // Only schedules of this account's group may use it (confused-deputy protection). Scheduler
+      // gives the schedule GROUP's ARN as aws:SourceArn: a schedule ARN or prefix never matches.
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': this.scheduleArn('*') },
+          StringEquals: { 'aws:SourceAccount': stack.account, 'aws:SourceArn': this.scheduleGroup.scheduleGroupArn },
         },
       }),
     });
@@ -181,7 +177,6 @@ export class DelayQueue extends Construct {
     const scheduleDeadLetters = new QueueAlarms(this, 'ScheduleAlarms', {
       ...props.alarms,
       oldestMessageAlarm: false,
-      deadLetterQueueAlarm: props.alarms?.deadLetterQueueAlarm,
       queue: this.queue,
       deadLetterQueue: this.scheduleDeadLetterQueue,
       description: `Delay queue ${this.node.path}, long-delay schedules`,
@@ -194,12 +189,7 @@ export class DelayQueue extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    const actions: cloudwatch.IAlarmAction[] = [
-      ...(props.alarms?.alarmTopic ? [new cwActions.SnsAction(props.alarms.alarmTopic)] : []),
-      ...(props.alarms?.alarmActions ?? []),
-    ];
-    lost.addAlarmAction(...actions);
-    lost.addOkAction(...actions);
+    addAlarmActions(lost, props.alarms ?? {});
     this.scheduleAlarms = [...scheduleDeadLetters.alarms, lost];
 
     this.producerConfig = stack.toJsonString({
@@ -221,7 +211,7 @@ export class DelayQueue extends Construct {
    * EventBridge Scheduler only.
    */
   public grantSend(grantee: iam.IGrantable): iam.Grant {
-    const send = grantSendOnly(this.queue, grantee, ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl']);
+    const send = grantSendOnly(this.queue, grantee);
     const principal = grantee.grantPrincipal as iam.IPrincipal & Partial<iam.IRole>;
     if (principal.roleName !== undefined && principal.roleArn !== undefined) {
       this.producerPolicy.attachToRole(principal as iam.IRole);
@@ -249,11 +239,11 @@ export class DelayQueue extends Construct {
     });
     // Schedules are named after the producers' message ids at run time: the group prefix is as
     // narrow as the ARN can be.
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagReference(this, this.scheduleArn('*'))}]`,
-      reason:
-        'Producers create, read and delete one-time schedules named after their message ids at run time; the resource is limited to the schedules of this construct\'s schedule group.',
-    });
+    acknowledgeWildcardResource(
+      policy,
+      this.scheduleArn('*'),
+      'Producers create, read and delete one-time schedules named after their message ids at run time; the resource is limited to the schedules of this construct\'s schedule group.',
+    );
     return policy;
   }
 
@@ -309,7 +299,7 @@ export class DelayQueue extends Construct {
     return this.scheduleGroup.metricSentToDLQ(props);
   }
 
-  /** ARN of a schedule in the group (`*` for all). */
+  /** ARN of a schedule in the group (`*` for all): the resource of the producers' schedule actions. */
   private scheduleArn(name: string): string {
     return Stack.of(this).formatArn({
       partition: Aws.PARTITION,

@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,13 +7,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QueueAlarmProps, QueueAlarms, validateAlarmProps } from '../core/alarms';
-import {
-  LAMBDA_DEFAULT_TIMEOUT,
-  SQS_MAX_BATCHING_WINDOW,
-  SQS_MAX_VISIBILITY_TIMEOUT,
-  VISIBILITY_TIMEOUT_FACTOR,
-} from '../core/defaults';
-import { QueueInputProps, buildQueue, validateQueueInputs } from '../core/queue-builder';
+import { consumerTimeoutOf, mapQueueToConsumer, resolveVisibilityTimeout, validateBatching } from '../core/consumer';
+import { SQS_DEFAULT_RETENTION, VISIBILITY_TIMEOUT_FACTOR } from '../core/defaults';
+import { grantSendOnly } from '../core/grants';
+import { QueueInputProps, buildQueue, createQueueKey, validateQueueInputs } from '../core/queue-builder';
 import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
 import { allocateConcurrency } from './private/concurrency';
 import { DISPATCHER_OVERHEAD_SECONDS, buildDispatcher } from './private/dispatcher';
@@ -249,16 +246,10 @@ export class PriorityQueue extends Construct {
           `${name} cannot be used with mode STRICT: one dispatcher takes one batch at a time, highest level first (given ${value instanceof Duration ? describeValue(value) : JSON.stringify(value)})`,
         );
       }
-      v.integerInRange('batchSize', props.batchSize, 1, 10, ' in strict mode');
-    } else {
-      v.integerInRange('batchSize', props.batchSize, 1, 10_000, ' in weighted mode');
-      v.durationInRange('maxBatchingWindow', props.maxBatchingWindow, Duration.seconds(0), SQS_MAX_BATCHING_WINDOW);
-      if (props.batchSize !== undefined && !isUnresolved(props.batchSize) && props.batchSize > 10) {
-        v.check(
-          props.maxBatchingWindow !== undefined && props.maxBatchingWindow.toSeconds() >= 1,
-          `batchSize above 10 requires a maxBatchingWindow of at least 1 second (given batchSize ${props.batchSize}, maxBatchingWindow ${describeValue(props.maxBatchingWindow)})`,
-        );
-      }
+    }
+    // The batching window is reported above in strict mode.
+    validateBatching(v, props.batchSize, props.maxBatchingWindow, { smallBatches: strict, context: strict ? ' in strict mode' : ' in weighted mode' });
+    if (!strict) {
       v.integerInRange('maxConcurrency', props.maxConcurrency, 2 * ESM_MIN_CONCURRENCY, 10_000);
       if (props.weights) {
         v.check(
@@ -272,42 +263,33 @@ export class PriorityQueue extends Construct {
         );
       }
     }
-    validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? Duration.days(4));
+    validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? SQS_DEFAULT_RETENTION);
 
     // Visibility timeout >= 6 x consumer timeout + batching window. In strict mode, a dispatcher
     // that found every level empty may hold one batch per level and serve them one after another.
     const factor = strict ? Math.max(VISIBILITY_TIMEOUT_FACTOR, names.length + 1) : VISIBILITY_TIMEOUT_FACTOR;
-    const consumerTimeout =
-      props.consumerTimeout ?? (props.consumer instanceof lambda.Function ? (props.consumer.timeout ?? LAMBDA_DEFAULT_TIMEOUT) : undefined);
-    let visibilityTimeout: Duration | undefined = props.queueProps?.visibilityTimeout;
-    if (consumerTimeout === undefined) {
+    const consumerTimeout = consumerTimeoutOf(props.consumer, props.consumerTimeout);
+    const visibilityTimeout = resolveVisibilityTimeout(v, {
+      consumer: props.consumer,
+      consumerTimeout,
+      maxBatchingWindow: props.maxBatchingWindow,
+      given: props.queueProps?.visibilityTimeout,
+      factor,
+      factorReason: strict ? ' (strict mode: at least 6, or the number of levels + 1)' : '',
+    });
+    if (strict && consumerTimeout === undefined && props.queueProps?.visibilityTimeout !== undefined) {
+      // A given visibility timeout spares the consumer's timeout (as in a work queue), but the
+      // dispatcher still needs it. Without one, resolveVisibilityTimeout reported it already.
       v.check(
         false,
-        `consumerTimeout is required when consumer is an imported function (given consumer ${props.consumer.node.path}): the kit sets the visibility timeout to ${factor} x the consumer's timeout`,
+        `consumerTimeout is required in strict mode when consumer is an imported function (given consumer ${props.consumer.node.path}): the dispatcher's timeout is the consumer's + ${DISPATCHER_OVERHEAD_SECONDS} seconds`,
       );
-    } else if (!consumerTimeout.isUnresolved() && !(props.maxBatchingWindow?.isUnresolved() ?? false)) {
-      const requiredSeconds = factor * consumerTimeout.toSeconds() + (props.maxBatchingWindow?.toSeconds() ?? 0);
-      const given = props.queueProps?.visibilityTimeout;
-      const why = strict ? ' (strict mode: at least 6, or the number of levels + 1)' : '';
-      if (given && !given.isUnresolved()) {
-        v.check(
-          given.toSeconds() >= requiredSeconds,
-          `queueProps.visibilityTimeout must be at least ${factor} x the consumer timeout + maxBatchingWindow = ${requiredSeconds} seconds${why} (given ${given.toSeconds()} seconds)`,
-        );
-      } else {
-        v.check(
-          requiredSeconds <= SQS_MAX_VISIBILITY_TIMEOUT.toSeconds(),
-          `the consumer timeout is too long for SQS: ${factor} x the consumer timeout + maxBatchingWindow = ${requiredSeconds} seconds exceeds the 43200-second visibility timeout limit (given consumer timeout ${consumerTimeout.toSeconds()} seconds)`,
-        );
-        visibilityTimeout = Duration.seconds(requiredSeconds);
-      }
-      if (strict) {
-        // The dispatcher runs for about a minute plus one consumer call, within Lambda's 15 minutes.
-        v.check(
-          consumerTimeout.toSeconds() + DISPATCHER_OVERHEAD_SECONDS <= 900,
-          `the consumer timeout must be at most ${900 - DISPATCHER_OVERHEAD_SECONDS} seconds in strict mode: the dispatcher waits for the consumer within its own 15-minute limit (given ${consumerTimeout.toSeconds()} seconds)`,
-        );
-      }
+    } else if (strict && consumerTimeout !== undefined && !consumerTimeout.isUnresolved()) {
+      // The dispatcher runs for about a minute plus one consumer call, within Lambda's 15 minutes.
+      v.check(
+        consumerTimeout.toSeconds() + DISPATCHER_OVERHEAD_SECONDS <= 900,
+        `the consumer timeout must be at most ${900 - DISPATCHER_OVERHEAD_SECONDS} seconds in strict mode: the dispatcher waits for the consumer within its own 15-minute limit (given ${consumerTimeout.toSeconds()} seconds)`,
+      );
     }
 
     // Concurrency per level (weighted mode).
@@ -334,23 +316,11 @@ export class PriorityQueue extends Construct {
     const levels: PriorityLevel[] = [];
     let encryptionKey = props.encryptionKey ?? props.queueProps?.encryptionMasterKey;
     if (!encryptionKey && props.queueProps?.encryption === sqs.QueueEncryption.KMS) {
-      encryptionKey = new kms.Key(this, 'Key', {
-        enableKeyRotation: true,
-        description: `Encrypts the queues of ${this.node.path}`,
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
+      encryptionKey = createQueueKey(this, 'Key');
     }
     names.forEach((name, rank) => {
       const levelScope = new Construct(this, name);
-      const built = buildQueue(levelScope, { ...props, encryptionKey, fifo: false, visibilityTimeout });
-      if (built.deadLetterQueue && !props.queueProps?.deadLetterQueue) {
-        for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-          Validations.of(built.deadLetterQueue).acknowledge({
-            id,
-            reason: `This queue is the dead-letter queue of priority level '${name}': a DLQ needs no DLQ or redrive policy of its own.`,
-          });
-        }
-      }
+      const built = buildQueue(levelScope, { ...props, encryptionKey, fifo: false, visibilityTimeout, deadLetterQueueOf: `priority level '${name}'` });
       const alarms = new QueueAlarms(levelScope, 'Alarms', {
         ...props.alarms,
         queue: built.queue,
@@ -359,19 +329,16 @@ export class PriorityQueue extends Construct {
       });
       let eventSourceMapping: lambda.EventSourceMapping | undefined;
       if (!strict) {
-        eventSourceMapping = new lambda.EventSourceMapping(levelScope, 'EventSourceMapping', {
-          target: props.consumer,
-          eventSourceArn: built.queue.queueArn,
-          batchSize: props.batchSize ?? 10,
+        eventSourceMapping = mapQueueToConsumer(levelScope, {
+          queue: built.queue,
+          consumer: props.consumer,
+          batchSize: props.batchSize,
           maxBatchingWindow: props.maxBatchingWindow,
           maxConcurrency: caps[rank],
-          reportBatchItemFailures: true,
           enabled: props.enabled,
-        });
-        this.grantConsume(built.queue, props.consumer, eventSourceMapping);
-        Validations.of(eventSourceMapping).acknowledge({
-          id: 'Serverless-LambdaEventSourceMappingDestination',
-          reason: "SQS event source mappings do not support on-failure destinations: a message that keeps failing moves to its level's dead-letter queue through the redrive policy.",
+          warningScope: this,
+          queueDescription: 'the level queues',
+          deadLetterDescription: "its level's dead-letter queue through the redrive policy",
         });
       }
       levels.push({
@@ -420,9 +387,8 @@ export class PriorityQueue extends Construct {
    * that only (`kms:GenerateDataKey`, `kms:Decrypt`).
    */
   public grantSend(grantee: iam.IGrantable): iam.Grant {
-    const [first, ...rest] = this.levels.map((l) => l.queue.grant(grantee, 'sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'));
-    const all = rest.reduce((g, next) => g.combine(next), first);
-    return this.encryptionKey ? all.combine(this.encryptionKey.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt')) : all;
+    const [first, ...rest] = this.levels.map((l) => grantSendOnly(l.queue, grantee));
+    return rest.reduce((g, next) => g.combine(next), first);
   }
 
   /** Grants `grantee` permission to read and delete messages from every level's dead-letter queue. */
@@ -458,18 +424,6 @@ export class PriorityQueue extends Construct {
       period: Duration.minutes(1),
       ...props,
     });
-  }
-
-  private grantConsume(queue: sqs.IQueue, consumer: lambda.IFunction, esm: lambda.EventSourceMapping): void {
-    // The mapping checks the consumer's permissions when it is created: create the policy first.
-    if (consumer.role) {
-      queue.grantConsumeMessages(consumer).applyBefore(esm);
-    } else {
-      Annotations.of(this).addWarningV2(
-        'cdk-messaging-patterns:consumerWithoutRole',
-        `consumer ${consumer.node.path} was imported without its role, so the kit could not grant it sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on the level queues: grant them to its role.`,
-      );
-    }
   }
 
   private warnOnLowReservedConcurrency(consumer: lambda.IFunction, total: number): void {

@@ -8,11 +8,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from '../core/nag';
-import { QueueAlarmProps, validateAlarmProps } from '../core/alarms';
+import { QueueAlarmProps } from '../core/alarms';
 import { KitFunction } from '../core/kit-function';
-import { QueueInputProps, validateQueueInputs } from '../core/queue-builder';
+import { QueueInputProps } from '../core/queue-builder';
 import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
-import { WorkQueue } from '../work-queue/work-queue';
+import { WorkQueue, WorkQueueProps } from '../work-queue/work-queue';
 
 /** Environment variables the run-time helpers read (same names as in `runtime/request-reply`). */
 export const REQUEST_QUEUE_URL_ENV = 'REQUEST_QUEUE_URL';
@@ -117,14 +117,26 @@ export class RequestReply extends Construct {
 
   constructor(scope: Construct, id: string, props: RequestReplyProps) {
     super(scope, id);
+    const requestsProps: WorkQueueProps = {
+      existingQueue: props.existingQueue,
+      queueProps: props.queueProps,
+      deployDeadLetterQueue: props.deployDeadLetterQueue,
+      deadLetterQueueProps: props.deadLetterQueueProps,
+      maxReceiveCount: props.maxReceiveCount,
+      encryptionKey: props.encryptionKey,
+      consumer: props.responder,
+      consumerTimeout: props.responderTimeout,
+      batchSize: props.batchSize ?? 10,
+      maxConcurrency: props.maxConcurrency,
+      alarms: props.alarms,
+    };
     const v = new PropsValidator(this);
-    validateQueueInputs(v, props);
     v.check(
       props.queueProps?.fifo !== true,
       'queueProps.fifo must not be true: requests are independent, and replies are matched by correlation id, not order (given true)',
     );
+    // Stricter than the work queue's batch limits, which are therefore not checked again below.
     v.integerInRange('batchSize', props.batchSize, 1, 10);
-    v.integerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
     v.durationInRange('replyQueueIdleTimeout', props.replyQueueIdleTimeout, Duration.minutes(5), Duration.days(7));
     if (props.replyQueuePrefix !== undefined && !isUnresolved(props.replyQueuePrefix)) {
       v.check(
@@ -139,22 +151,12 @@ export class RequestReply extends Construct {
         );
       }
     }
-    validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? Duration.days(4));
+    // The request side's problems (shared queue props, concurrency, alarms, visibility timeout) and
+    // this construct's own come out together, under this construct's path.
+    WorkQueue.validateProps(v, { ...requestsProps, batchSize: undefined });
     v.throwIfInvalid();
 
-    this.requests = new WorkQueue(this, 'Requests', {
-      existingQueue: props.existingQueue,
-      queueProps: props.queueProps,
-      deployDeadLetterQueue: props.deployDeadLetterQueue,
-      deadLetterQueueProps: props.deadLetterQueueProps,
-      maxReceiveCount: props.maxReceiveCount,
-      encryptionKey: props.encryptionKey,
-      consumer: props.responder,
-      consumerTimeout: props.responderTimeout,
-      batchSize: props.batchSize ?? 10,
-      maxConcurrency: props.maxConcurrency,
-      alarms: props.alarms,
-    });
+    this.requests = new WorkQueue(this, 'Requests', requestsProps);
     this.requestQueue = this.requests.queue;
     this.deadLetterQueue = this.requests.deadLetterQueue;
     this.encryptionKey = this.requests.encryptionKey;
@@ -186,6 +188,8 @@ export class RequestReply extends Construct {
           [REPLY_QUEUE_IDLE_TIMEOUT_ENV]: String(this.replyQueueIdleTimeout.toSeconds()),
         },
       },
+      synchronousOnlyReason:
+        'Invoked only by its schedule. A missed run loses nothing: idle reply queues are deleted by the next run, and they hold no message anyone waits for.',
     });
     const accountQueues = `arn:${stack.partition}:sqs:${stack.region}:${stack.account}:*`;
     this.reaper.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:ListQueues'], resources: [accountQueues] }));
@@ -202,10 +206,6 @@ export class RequestReply extends Construct {
       this.replyQueueArnPattern,
       'Reply queues are created at run time, one per requester instance, under this construct\'s own name prefix: their names are not known at synth time.',
     );
-    const asyncReason =
-      'Invoked only by its schedule. A missed run loses nothing: idle reply queues are deleted by the next run, and they hold no message anyone waits for.';
-    Validations.of(this.reaper).acknowledge({ id: 'Serverless-LambdaDLQ', reason: asyncReason });
-    Validations.of(this.reaper).acknowledge({ id: 'Serverless-LambdaAsyncFailureDestination', reason: asyncReason });
 
     const minutes = Math.max(1, Math.floor(this.replyQueueIdleTimeout.toMinutes({ integral: false }) / 4));
     const rule = new events.Rule(this, 'ReaperSchedule', {
@@ -232,14 +232,15 @@ export class RequestReply extends Construct {
   }
 
   /**
-   * Grants `grantee` what a requester needs: send to the request queue (and use its key), and
-   * create, tag, read and delete its own reply queue under the prefix.
+   * Grants `grantee` what a requester needs: send to the request queue (and, on a customer managed
+   * key, only `kms:GenerateDataKey` and `kms:Decrypt`), and create, tag, read and delete its own
+   * reply queue under the prefix.
    *
    * The reply-queue statement names `<prefix>*`: cdk-nag reports AwsSolutions-IAM5 on the grantee's
    * policy; acknowledge it there with the reason that reply queues are created at run time.
    */
   public grantRequest(grantee: iam.IGrantable): iam.Grant {
-    const send = this.requestQueue.grantSendMessages(grantee);
+    const send = this.requests.grantSend(grantee);
     const replies = iam.Grant.addToPrincipal({
       grantee,
       // CreateQueue with tags needs TagQueue too; TagQueue also refreshes the heartbeat.

@@ -6,10 +6,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QueueAlarmProps, QueueAlarms } from '../core/alarms';
-import { MessagingPatternsError } from '../core/errors';
 import { QueueInputProps } from '../core/queue-builder';
 import { PropsValidator, isUnresolved } from '../core/validation';
-import { WorkQueue } from '../work-queue/work-queue';
+import { WorkQueue, WorkQueueProps } from '../work-queue/work-queue';
 
 /** Props of {@link SequentialConvoy}. */
 export interface SequentialConvoyProps extends QueueInputProps {
@@ -150,15 +149,10 @@ export class SequentialConvoy extends Construct {
         `highThroughput needs queueProps.fifoThroughputLimit PER_MESSAGE_GROUP_ID (given ${q?.fifoThroughputLimit})`,
       );
     }
-    if (props.existingQueue) {
-      // WorkQueue cannot tell an existing queue is FIFO: check the FIFO batch limit here.
-      v.integerInRange('batchSize', props.batchSize, 1, 10, ' for a FIFO queue');
-    }
     v.check(
       !(props.deadLetterQueueProps?.fifo === false),
       'deadLetterQueueProps.fifo must not be false: the dead-letter queue of a FIFO queue is FIFO (given false)',
     );
-    const mine = problemsOf(v);
 
     // Defaults, then the user's queueProps, then what the convoy requires (FIFO).
     const queueProps: sqs.QueueProps | undefined =
@@ -173,32 +167,26 @@ export class SequentialConvoy extends Construct {
           fifo: true,
         };
 
-    // WorkQueue validates the shared vocabulary; its problems and the convoy's go out in one error.
-    let workQueue: WorkQueue | undefined;
-    let theirs: readonly string[] = [];
-    try {
-      workQueue = new WorkQueue(this, 'WorkQueue', {
-        existingQueue: props.existingQueue,
-        queueProps,
-        deployDeadLetterQueue: props.deployDeadLetterQueue,
-        deadLetterQueueProps: props.deadLetterQueueProps,
-        maxReceiveCount: props.maxReceiveCount,
-        encryptionKey: props.encryptionKey,
-        consumer: props.consumer,
-        consumerTimeout: props.consumerTimeout,
-        batchSize: props.batchSize,
-        maxConcurrency: props.maxConcurrency,
-        enabled: props.enabled,
-        alarms: props.alarms,
-      });
-    } catch (error) {
-      if (error instanceof MessagingPatternsError) theirs = error.problems;
-      else if (mine.length === 0) throw error;
-    }
-    if (mine.length > 0 || theirs.length > 0 || !workQueue) {
-      throw new MessagingPatternsError(this.node.path, [...new Set([...mine, ...theirs])]);
-    }
+    const workQueueProps: WorkQueueProps = {
+      existingQueue: props.existingQueue,
+      queueProps,
+      deployDeadLetterQueue: props.deployDeadLetterQueue,
+      deadLetterQueueProps: props.deadLetterQueueProps,
+      maxReceiveCount: props.maxReceiveCount,
+      encryptionKey: props.encryptionKey,
+      consumer: props.consumer,
+      consumerTimeout: props.consumerTimeout,
+      batchSize: props.batchSize,
+      maxConcurrency: props.maxConcurrency,
+      enabled: props.enabled,
+      alarms: props.alarms,
+    };
+    // The work queue's problems (shared queue props, FIFO batch limits, visibility timeout) and the
+    // convoy's come out together, under the convoy's path.
+    WorkQueue.validateProps(v, workQueueProps);
+    v.throwIfInvalid();
 
+    const workQueue = new WorkQueue(this, 'WorkQueue', workQueueProps);
     this.workQueue = workQueue;
     this.queue = workQueue.queue;
     this.deadLetterQueue = workQueue.deadLetterQueue;
@@ -240,12 +228,3 @@ export class SequentialConvoy extends Construct {
   }
 }
 
-/** The problems a validator collected, without throwing them. */
-function problemsOf(v: PropsValidator): readonly string[] {
-  try {
-    v.throwIfInvalid();
-    return [];
-  } catch (error) {
-    return (error as MessagingPatternsError).problems;
-  }
-}

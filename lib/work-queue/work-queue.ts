@@ -1,4 +1,4 @@
-import { Annotations, Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,16 +6,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QueueAlarmProps, QueueAlarms, validateAlarmProps } from '../core/alarms';
-import {
-  LAMBDA_DEFAULT_TIMEOUT,
-  SQS_MAX_BATCHING_WINDOW,
-  SQS_MAX_VISIBILITY_TIMEOUT,
-  VISIBILITY_TIMEOUT_FACTOR,
-} from '../core/defaults';
+import { consumerTimeoutOf, mapQueueToConsumer, resolveVisibilityTimeout, validateBatching } from '../core/consumer';
+import { SQS_DEFAULT_RETENTION } from '../core/defaults';
 import { grantSendOnly } from '../core/grants';
-import { acknowledgeDeadLetterQueue } from '../core/nag';
 import { QueueInputProps, buildQueue, validateQueueInputs } from '../core/queue-builder';
-import { PropsValidator, describeValue } from '../core/validation';
+import { PropsValidator } from '../core/validation';
 import { IdempotencyTable } from '../idempotency/idempotency-table';
 
 /** Props of {@link WorkQueue}. */
@@ -117,100 +112,41 @@ export class WorkQueue extends Construct {
   /** The queue's alarms. */
   public readonly alarms: QueueAlarms;
 
+  /**
+   * Checks `props` as the constructor does, collecting every problem into `v` without throwing.
+   * Constructs built on a work queue call it before creating one, so that their own problems and
+   * the work queue's come out together in one error.
+   */
+  public static validateProps(v: PropsValidator, props: WorkQueueProps): void {
+    checkProps(v, props);
+  }
+
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
 
-    const fifo = props.fifo ?? props.queueProps?.fifo ?? props.existingQueue?.fifo ?? false;
     const v = new PropsValidator(this);
-    validateQueueInputs(v, props);
-    v.notWith('fifo', props.fifo, 'existingQueue', props.existingQueue);
-
-    // Event source mapping settings.
-    if (fifo) {
-      v.integerInRange('batchSize', props.batchSize, 1, 10, ' for a FIFO queue');
-      v.check(
-        props.maxBatchingWindow === undefined,
-        `maxBatchingWindow is not supported for a FIFO queue (given ${describeValue(props.maxBatchingWindow)})`,
-      );
-    } else {
-      v.integerInRange('batchSize', props.batchSize, 1, 10_000, ' for a standard queue');
-      v.durationInRange('maxBatchingWindow', props.maxBatchingWindow, Duration.seconds(0), SQS_MAX_BATCHING_WINDOW);
-      if (props.batchSize !== undefined && props.batchSize > 10) {
-        v.check(
-          props.maxBatchingWindow !== undefined && props.maxBatchingWindow.toSeconds() >= 1,
-          `batchSize above 10 requires a maxBatchingWindow of at least 1 second (given batchSize ${props.batchSize}, maxBatchingWindow ${describeValue(props.maxBatchingWindow)})`,
-        );
-      }
-    }
-    v.integerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
-    validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? Duration.days(4));
-
-    // Visibility timeout >= 6 x consumer timeout + batching window.
-    const consumerTimeout =
-      props.consumerTimeout ?? (props.consumer instanceof lambda.Function ? (props.consumer.timeout ?? LAMBDA_DEFAULT_TIMEOUT) : undefined);
-    let visibilityTimeout: Duration | undefined;
-    if (!props.existingQueue) {
-      if (consumerTimeout === undefined) {
-        v.check(
-          props.queueProps?.visibilityTimeout !== undefined,
-          `consumerTimeout is required when consumer is an imported function (given consumer ${props.consumer.node.path}): the kit sets the visibility timeout to ${VISIBILITY_TIMEOUT_FACTOR} x the consumer's timeout`,
-        );
-        visibilityTimeout = props.queueProps?.visibilityTimeout;
-      } else if (!consumerTimeout.isUnresolved() && !(props.maxBatchingWindow?.isUnresolved() ?? false)) {
-        const requiredSeconds =
-          VISIBILITY_TIMEOUT_FACTOR * consumerTimeout.toSeconds() + (props.maxBatchingWindow?.toSeconds() ?? 0);
-        const given = props.queueProps?.visibilityTimeout;
-        if (given && !given.isUnresolved()) {
-          v.check(
-            given.toSeconds() >= requiredSeconds,
-            `queueProps.visibilityTimeout must be at least ${VISIBILITY_TIMEOUT_FACTOR} x the consumer timeout + maxBatchingWindow = ${requiredSeconds} seconds (given ${given.toSeconds()} seconds)`,
-          );
-          visibilityTimeout = given;
-        } else {
-          v.check(
-            requiredSeconds <= SQS_MAX_VISIBILITY_TIMEOUT.toSeconds(),
-            `the consumer timeout is too long for SQS: ${VISIBILITY_TIMEOUT_FACTOR} x the consumer timeout + maxBatchingWindow = ${requiredSeconds} seconds exceeds the 43200-second visibility timeout limit (given consumer timeout ${consumerTimeout.toSeconds()} seconds)`,
-          );
-          visibilityTimeout = given ?? Duration.seconds(requiredSeconds);
-        }
-      } else {
-        visibilityTimeout = props.queueProps?.visibilityTimeout;
-      }
-    }
+    const { fifo, visibilityTimeout } = checkProps(v, props);
     v.throwIfInvalid();
 
-    const built = buildQueue(this, { ...props, fifo, visibilityTimeout });
+    const built = buildQueue(this, { ...props, fifo, visibilityTimeout, deadLetterQueueOf: 'the work queue' });
     this.queue = built.queue;
     this.deadLetterQueue = built.deadLetterQueue;
     this.encryptionKey = built.encryptionKey;
     this.maxReceiveCount = built.maxReceiveCount;
     this.visibilityTimeout = built.created ? visibilityTimeout ?? Duration.seconds(30) : undefined;
-    if (this.deadLetterQueue && built.created) acknowledgeDeadLetterQueue(this.deadLetterQueue, 'the work queue');
 
-    this.eventSourceMapping = new lambda.EventSourceMapping(this, 'EventSourceMapping', {
-      target: props.consumer,
-      eventSourceArn: this.queue.queueArn,
-      batchSize: props.batchSize ?? 10,
+    this.eventSourceMapping = mapQueueToConsumer(this, {
+      queue: this.queue,
+      consumer: props.consumer,
+      batchSize: props.batchSize,
       maxBatchingWindow: props.maxBatchingWindow,
       maxConcurrency: props.maxConcurrency,
-      reportBatchItemFailures: true,
       enabled: props.enabled,
+      warningScope: this,
+      queueDescription: 'the queue',
+      deadLetterDescription: "the queue's dead-letter queue through its redrive policy",
     });
-    // The mapping checks the consumer's permissions when it is created: create the policy first.
-    if (props.consumer.role) {
-      this.queue.grantConsumeMessages(props.consumer).applyBefore(this.eventSourceMapping);
-    } else {
-      Annotations.of(this).addWarningV2(
-        'cdk-messaging-patterns:consumerWithoutRole',
-        `consumer ${props.consumer.node.path} was imported without its role, so the kit could not grant it sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on the queue: grant them to its role.`,
-      );
-    }
     props.idempotencyTable?.connect(props.consumer);
-    Validations.of(this.eventSourceMapping).acknowledge({
-      id: 'Serverless-LambdaEventSourceMappingDestination',
-      reason:
-        'SQS event source mappings do not support on-failure destinations: a message that keeps failing moves to the queue\'s dead-letter queue through its redrive policy.',
-    });
 
     this.alarms = new QueueAlarms(this, 'Alarms', {
       ...props.alarms,
@@ -252,4 +188,34 @@ export class WorkQueue extends Construct {
   public metricDeadLetterMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric | undefined {
     return this.deadLetterQueue?.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
   }
+}
+
+/**
+ * Checks a work queue's props into `v`, and returns what the constructor derives from them: the
+ * queue type and the visibility timeout of a queue the kit creates.
+ */
+function checkProps(v: PropsValidator, props: WorkQueueProps): { fifo: boolean; visibilityTimeout?: Duration } {
+  const fifo = props.fifo ?? props.queueProps?.fifo ?? props.existingQueue?.fifo ?? false;
+  validateQueueInputs(v, props);
+  v.notWith('fifo', props.fifo, 'existingQueue', props.existingQueue);
+
+  // Event source mapping settings.
+  validateBatching(v, props.batchSize, props.maxBatchingWindow, {
+    smallBatches: fifo,
+    context: fifo ? ' for a FIFO queue' : ' for a standard queue',
+    noBatchingWindow: ' for a FIFO queue',
+  });
+  v.integerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
+  validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? SQS_DEFAULT_RETENTION);
+
+  // Visibility timeout >= 6 x consumer timeout + batching window.
+  const visibilityTimeout = props.existingQueue
+    ? undefined
+    : resolveVisibilityTimeout(v, {
+        consumer: props.consumer,
+        consumerTimeout: consumerTimeoutOf(props.consumer, props.consumerTimeout),
+        maxBatchingWindow: props.maxBatchingWindow,
+        given: props.queueProps?.visibilityTimeout,
+      });
+  return { fifo, visibilityTimeout };
 }

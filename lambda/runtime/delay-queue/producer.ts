@@ -55,7 +55,10 @@ export interface ScheduleResult {
   readonly path: 'sqs' | 'scheduler';
   /** `sent` (SQS path), `scheduled`, or `already-scheduled` (the id was scheduled before with the same body). */
   readonly status: 'sent' | 'scheduled' | 'already-scheduled';
-  /** When the message becomes visible (SQS path: exact; scheduler path: within about a minute). */
+  /**
+   * When the message becomes visible (SQS path: exact; scheduler path: within about a minute). For
+   * `already-scheduled` it is the time this call asked for; the existing schedule keeps its own time.
+   */
   readonly deliverAt: Date;
   /** SQS path: the message id. */
   readonly messageId?: string;
@@ -214,7 +217,8 @@ export class DelayQueueProducer {
       const existing = await this.scheduler.send(new GetScheduleCommand({ Name: scheduleName, GroupName: this.config.scheduleGroupName }));
       if (existing.Target?.Input !== body) throw new ScheduleConflictError(id, scheduleName);
     } catch (error) {
-      // Deleted in between: it ran (or was cancelled) after the conflict, so it was the first message.
+      // Deleted in between: it ran (or was cancelled) after the conflict. Its body can no longer be
+      // compared, so a different message under the same id is reported as already-scheduled too.
       if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     }
     return { id, path: 'scheduler', status: 'already-scheduled', deliverAt, scheduleName };

@@ -30,6 +30,8 @@ export interface DispatcherOptions {
  * invokes the consumer with each batch) and the schedule that starts it every minute.
  */
 export function buildDispatcher(scope: Construct, options: DispatcherOptions): { dispatcher: KitFunction; schedule: events.Rule } {
+  const reason =
+    'The dispatcher is started every minute by a schedule and its event carries no data: a failed run loses nothing (messages stay in the level queues and reach their dead-letter queues through redrive), and the next run starts a minute later.';
   const dispatcher = new KitFunction(scope, 'Dispatcher', {
     handler: 'priority-queue/dispatcher',
     functionProps: {
@@ -45,6 +47,7 @@ export function buildDispatcher(scope: Construct, options: DispatcherOptions): {
         IDLE_WAIT_SECONDS: String(DISPATCHER_IDLE_WAIT_SECONDS),
       },
     },
+    synchronousOnlyReason: reason,
   });
   // A failed run is not retried: the next one starts a minute later, and its messages stay queued.
   dispatcher.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
@@ -59,11 +62,6 @@ export function buildDispatcher(scope: Construct, options: DispatcherOptions): {
     targets: [new targets.LambdaFunction(dispatcher, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
   });
 
-  const reason =
-    'The dispatcher is started every minute by a schedule and its event carries no data: a failed run loses nothing (messages stay in the level queues and reach their dead-letter queues through redrive), and the next run starts a minute later.';
-  for (const id of ['Serverless-LambdaDLQ', 'Serverless-LambdaAsyncFailureDestination']) {
-    Validations.of(dispatcher).acknowledge({ id, reason });
-  }
   Validations.of(schedule).acknowledge({ id: 'Serverless-EventBusDLQ', reason });
   return { dispatcher, schedule };
 }

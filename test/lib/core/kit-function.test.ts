@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { KitFunction, handlerBundlePath } from '../../../lib';
-import { newStack, template } from '../../helpers/cdk';
+import { nagErrors, newStack, template } from '../../helpers/cdk';
 
 describe('KitFunction', () => {
   it('runs a pre-built bundle on the newest Node.js runtime with the kit defaults', () => {
@@ -22,6 +23,21 @@ describe('KitFunction', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     // Its own role, no AWS managed policy.
     t.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+
+  it('acknowledges both asynchronous-failure rules with synchronousOnlyReason, and neither without it', () => {
+    const findings = nagErrors((app) => {
+      const stack = new Stack(app, 'Gate');
+      for (const [id, synchronousOnlyReason] of [['Explained', 'Invoked only by its schedule; a lost run loses nothing.'], ['Plain', undefined]]) {
+        const fn = new KitFunction(stack, id!, { handler: 'work-queue/consumer', synchronousOnlyReason });
+        // An async invoke config without a destination: what Serverless-LambdaAsyncFailureDestination checks.
+        fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+      }
+    });
+    const rules = ['Serverless-LambdaDLQ', 'Serverless-LambdaAsyncFailureDestination'];
+    const ruleIdsAt = (path: RegExp) => findings.filter((f) => path.test(f.path) && rules.includes(f.ruleId)).map((f) => f.ruleId).sort();
+    expect(ruleIdsAt(/^Gate\/Explained\//)).toEqual([]);
+    expect(ruleIdsAt(/^Gate\/Plain\//)).toEqual([...rules].sort());
   });
 
   it('merges function props over the defaults', () => {

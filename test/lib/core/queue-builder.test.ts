@@ -1,10 +1,18 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MessagingPatternsError, PropsValidator, type BuildQueueOptions, buildQueue, validateQueueInputs } from '../../../lib';
+import { MessagingPatternsError, PropsValidator, type BuildQueueOptions, buildQueue, createQueueKey, validateQueueInputs } from '../../../lib';
 import { newStack, template, warnings } from '../../helpers/cdk';
+
+/** The rule ids acknowledged on `construct` itself, with their reasons. */
+function acknowledgements(construct: Construct): Record<string, string> {
+  return Object.assign(
+    {},
+    ...construct.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => m.data as Record<string, string>),
+  );
+}
 
 /** Validates then builds, as a pattern does. */
 function build(stack: Stack, options: BuildQueueOptions) {
@@ -64,6 +72,34 @@ describe('buildQueue', () => {
     const stack = newStack();
     build(stack, { queueProps: { retentionPeriod: Duration.days(14) } });
     expect(warnings(stack).join('\n')).toMatch(/deadLetterQueueProps.retentionPeriod \(1209600 seconds\) is not longer than the queue's \(1209600 seconds\)/);
+  });
+
+  it('acknowledges cdk-nag\'s "a queue needs a DLQ" rules on the dead-letter queue it creates, naming what it belongs to', () => {
+    const stack = newStack();
+    const built = build(stack, { deadLetterQueueOf: 'the test queue' });
+    const acks = acknowledgements(built.deadLetterQueue!);
+    expect(Object.keys(acks)).toEqual([expect.stringMatching(/AwsSolutions-SQS3$/), expect.stringMatching(/Serverless-SQSRedrivePolicy$/)]);
+    expect(Object.values(acks).join('\n')).toMatch(/dead-letter queue of the test queue/);
+    expect(acknowledgements(built.queue as sqs.Queue)).toEqual({});
+  });
+
+  it('acknowledges nothing on a dead-letter queue the user gives', () => {
+    const stack = newStack();
+    const dlq = new sqs.Queue(stack, 'Dlq');
+    build(stack, { queueProps: { deadLetterQueue: { queue: dlq, maxReceiveCount: 9 } } });
+    expect(acknowledgements(dlq)).toEqual({});
+  });
+
+  it('createQueueKey creates a rotating key granted to the given services only', () => {
+    const stack = newStack();
+    createQueueKey(stack, 'Key', ['sns.amazonaws.com']);
+    createQueueKey(stack, 'Plain');
+    const keys = template(stack).findResources('AWS::KMS::Key');
+    expect(Object.keys(keys)).toHaveLength(2);
+    for (const key of Object.values(keys)) expect(key.Properties.EnableKeyRotation).toBe(true);
+    const [withService, plain] = [Object.entries(keys).find(([id]) => id.startsWith('Key'))![1], Object.entries(keys).find(([id]) => id.startsWith('Plain'))![1]];
+    expect(JSON.stringify(withService.Properties.KeyPolicy)).toMatch(/sns\.amazonaws\.com/);
+    expect(JSON.stringify(plain.Properties.KeyPolicy)).not.toMatch(/amazonaws\.com"/);
   });
 
   it('keeps a user-given dead-letter queue', () => {

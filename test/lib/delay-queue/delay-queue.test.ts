@@ -54,6 +54,8 @@ describe('DelayQueue', () => {
     });
 
     it('creates the scheduler role, assumable only by Scheduler for schedules of this group in this account', () => {
+      // Scheduler sets aws:SourceArn to the schedule GROUP's ARN (AWS: "Confused deputy prevention
+      // in EventBridge Scheduler"): a condition on schedule ARNs would never match.
       template(stack).hasResourceProperties('AWS::IAM::Role', {
         AssumeRolePolicyDocument: {
           Statement: [
@@ -62,13 +64,27 @@ describe('DelayQueue', () => {
               Effect: 'Allow',
               Principal: { Service: 'scheduler.amazonaws.com' },
               Condition: {
-                StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-                ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':schedule/')])] } },
+                StringEquals: {
+                  'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+                  'aws:SourceArn': { 'Fn::GetAtt': [Match.stringLikeRegexp('^RemindersScheduleGroup'), 'Arn'] },
+                },
               },
             },
           ],
         },
       });
+    });
+
+    it('scopes the scheduler role\'s trust to the schedule group ARN, never to schedule ARNs or a prefix', () => {
+      const role = Object.values(template(stack).findResources('AWS::IAM::Role')).find((r) =>
+        JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
+      )!;
+      const [statement] = role.Properties.AssumeRolePolicyDocument.Statement;
+      expect(Object.keys(statement.Condition)).toEqual(['StringEquals']);
+      const text = JSON.stringify(statement.Condition);
+      expect(text).not.toMatch(/:schedule\/|\*/);
+      const groupId = Object.keys(template(stack).findResources('AWS::Scheduler::ScheduleGroup'))[0];
+      expect(statement.Condition.StringEquals['aws:SourceArn']).toEqual({ 'Fn::GetAtt': [groupId, 'Arn'] });
     });
 
     it('lets the scheduler role send to the queue and to the schedule DLQ, and nothing else', () => {

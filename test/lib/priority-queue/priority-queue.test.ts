@@ -419,6 +419,24 @@ describe('PriorityQueue', () => {
       expect(() => new PriorityQueue(stack, 'Jobs', { consumer: fn })).toThrow(/consumerTimeout is required when consumer is an imported function/);
     });
 
+    it('accepts an imported consumer without consumerTimeout when queueProps sets the visibility timeout, like a work queue', () => {
+      const stack = newStack();
+      const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:eu-west-1:111122223333:function:worker');
+      const pq = new PriorityQueue(stack, 'Jobs', { consumer: fn, queueProps: { visibilityTimeout: Duration.minutes(3) } });
+      expect(pq.visibilityTimeout.toSeconds()).toBe(180);
+      const levelQueues = Object.entries(template(stack).findResources('AWS::SQS::Queue')).filter(([id]) => /^Jobs(high|normal|low)Queue/.test(id));
+      expect(levelQueues).toHaveLength(3);
+      for (const [, q] of levelQueues) expect(q.Properties.VisibilityTimeout).toBe(180);
+    });
+
+    it('still requires consumerTimeout of an imported consumer in strict mode: the dispatcher\'s timeout derives from it', () => {
+      const stack = newStack();
+      const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:eu-west-1:111122223333:function:worker');
+      expect(() => new PriorityQueue(stack, 'Jobs', { consumer: fn, mode: PriorityMode.STRICT, queueProps: { visibilityTimeout: Duration.minutes(3) } })).toThrow(
+        /consumerTimeout is required in strict mode when consumer is an imported function \(given consumer TestStack\/Fn\): the dispatcher's timeout is the consumer's \+ 70 seconds/,
+      );
+    });
+
     it('fails if queue inputs that cannot apply to several queues are given, reporting them together', () => {
       const stack = newStack();
       let error: unknown;

@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as runtime from '../../../lambda/runtime/request-reply/protocol';
-import { KitFunction, MessagingPatternsError, RequestReply } from '../../../lib';
+import { KitFunction, MessagingPatternsError, RequestReply, acknowledgeWildcardResource } from '../../../lib';
 import * as lib from '../../../lib/request-reply';
 import { inlineFunction, nagErrors, newStack, template, warnings } from '../../helpers/cdk';
 
@@ -162,6 +162,19 @@ describe('RequestReply', () => {
     template(stack).hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(2 minutes)' });
   });
 
+  it('grants a requester least privilege on a customer managed key: kms:GenerateDataKey and kms:Decrypt only', () => {
+    const stack = newStack();
+    const key = new kms.Key(stack, 'Key');
+    const rr = new RequestReply(stack, 'Quotes', { responder: inlineFunction(stack, 'Responder'), encryptionKey: key });
+    rr.addRequester(inlineFunction(stack, 'Requester'));
+    const statements = statementsOf(stack, /^RequesterServiceRole/);
+    const kmsActions = statements.flatMap(actionsOf).filter((a) => a.startsWith('kms:'));
+    expect(kmsActions.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] } }),
+    );
+  });
+
   it('warns that an imported responder must be told the prefix', () => {
     const stack = newStack();
     const fn = lambda.Function.fromFunctionAttributes(stack, 'Imported', {
@@ -206,6 +219,24 @@ describe('RequestReply', () => {
       );
     });
 
+    it('reports the request queue\'s problems (an imported responder without timeout) with its own, in one error under its path', () => {
+      const stack = newStack();
+      const fn = lambda.Function.fromFunctionArn(stack, 'Imported', 'arn:aws:lambda:us-east-1:111122223333:function:responder');
+      let error: unknown;
+      try {
+        new RequestReply(stack, 'Quotes', { responder: fn, replyQueuePrefix: 'bad', maxConcurrency: 1 });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(MessagingPatternsError);
+      expect((error as MessagingPatternsError).constructPath).toBe('TestStack/Quotes');
+      expect((error as MessagingPatternsError).problems).toEqual([
+        expect.stringMatching(/^replyQueuePrefix must be 8-60/),
+        'maxConcurrency must be an integer between 2 and 1000 (given 1)',
+        expect.stringMatching(/^consumerTimeout is required when consumer is an imported function/),
+      ]);
+    });
+
     it('reports shared queue problems and its own together', () => {
       let error: unknown;
       try {
@@ -232,11 +263,17 @@ describe('RequestReply', () => {
         const stack = new Stack(app, 'Gate');
         const responder = new KitFunction(stack, 'Responder', { handler: 'request-reply/responder' });
         const rr = new RequestReply(stack, 'Quotes', { responder });
-        const requester = inlineFunction(stack, 'Requester');
+        const requester = new KitFunction(stack, 'Requester', { handler: 'work-queue/consumer', synchronousOnlyReason: 'Invoked directly by its callers.' });
         rr.addRequester(requester);
-        new RequestReply(stack, 'Orders', { responder, encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }), replyQueuePrefix: 'orders-replies-' });
+        const orders = new RequestReply(stack, 'Orders', { responder, encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }), replyQueuePrefix: 'orders-replies-' });
+        orders.addRequester(requester);
+        // The reply-queue wildcard is the grantee's to acknowledge (see grantRequest).
+        for (const pattern of [rr, orders]) {
+          acknowledgeWildcardResource(requester.role!, pattern.replyQueueArnPattern, 'Reply queues are created at run time under the prefix.');
+        }
       });
-      expect(findings.filter((f) => /\/(Quotes|Orders)\//.test(f.path))).toEqual([]);
+      // The requester's policy holds what grantRequest gives it on both instances, the keyed one included.
+      expect(findings.filter((f) => /\/(Quotes|Orders)\/|^Gate\/Requester/.test(f.path))).toEqual([]);
     });
   });
 });

@@ -266,6 +266,24 @@ describe('SequentialConvoy', () => {
     });
   });
 
+  it('reports an imported consumer without timeout with the convoy\'s own problems, once each, before creating anything', () => {
+    const stack = newStack();
+    const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:eu-west-1:111122223333:function:projector');
+    let error: unknown;
+    try {
+      new SequentialConvoy(stack, 'Orders', { consumer: fn, queueProps: { fifo: false }, maxConcurrency: 1 });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as MessagingPatternsError).constructPath).toBe('TestStack/Orders');
+    expect((error as MessagingPatternsError).problems).toEqual([
+      'queueProps.fifo must not be false: a sequential convoy is always a FIFO queue (given false)',
+      'maxConcurrency must be an integer between 2 and 1000 (given 1)',
+      expect.stringMatching(/^consumerTimeout is required when consumer is an imported function/),
+    ]);
+    expect(stack.node.tryFindChild('Orders')?.node.tryFindChild('WorkQueue')).toBeUndefined();
+  });
+
   describe('security gate', () => {
     it('passes cdk-nag AwsSolutions and Serverless on every resource the kit creates', () => {
       const findings = nagErrors((app: App) => {

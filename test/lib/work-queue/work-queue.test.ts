@@ -446,6 +446,17 @@ describe('WorkQueue', () => {
       expect(kitFindings).toEqual([]);
     });
 
+    it('leaves cdk-nag\'s DLQ rules on a dead-letter queue the user gives: it is not the kit\'s to acknowledge', () => {
+      const findings = nagErrors((app: App) => {
+        const stack = new Stack(app, 'Gate');
+        const mine = new sqs.Queue(stack, 'MyDeadLetters', { enforceSSL: true });
+        new WorkQueue(stack, 'Tasks', { consumer: inlineFunction(stack), queueProps: { deadLetterQueue: { queue: mine, maxReceiveCount: 5 } } });
+      });
+      // (AwsSolutions-SQS3 already spares a queue that a redrive policy names.)
+      expect(findings.filter((f) => /^Gate\/MyDeadLetters\//.test(f.path)).map((f) => f.ruleId)).toEqual(['Serverless-SQSRedrivePolicy']);
+      expect(findings.filter((f) => /\/Tasks\//.test(f.path))).toEqual([]);
+    });
+
     it('the gate catches a real problem (a queue without DLQ or TLS)', () => {
       const findings = nagErrors((app: App) => {
         const stack = new Stack(app, 'Gate');
