@@ -22,7 +22,7 @@ import {
   WorkQueue,
 } from '../lib';
 
-const SYNC_ONLY = 'Invoked only by an SQS event source mapping (synchronously): failed messages go to the queue\'s dead-letter queue.';
+const SYNC_ONLY = "Invoked only by an SQS event source mapping (synchronously): failed messages go to the queue's dead-letter queue.";
 
 /** An example handler of the kit, invoked by an event source mapping. */
 function exampleConsumer(scope: Construct, id: string, handler: string, props: KitFunctionProps['functionProps'] = {}): KitFunction {
@@ -81,7 +81,9 @@ export class ShowcaseStack extends Stack {
     const tasks = new WorkQueue(this, 'Tasks', { consumer: taskWorker, maxConcurrency: 10, alarms });
     const tasksRedrive = new DeadLetterQueueRedrive(this, 'TasksRedrive', { sourceQueue: tasks.queue });
     const reasons = new FailureReasonStore(this, 'FailureReasons');
-    const jobWorker = exampleConsumer(this, 'JobWorker', 'dead-letter-queue/consumer', { description: 'Example consumer recording failure reasons' });
+    const jobWorker = exampleConsumer(this, 'JobWorker', 'dead-letter-queue/consumer', {
+      description: 'Example consumer recording failure reasons',
+    });
     reporting(jobWorker);
     reasons.addRecorder(jobWorker);
     const jobs = new WorkQueue(this, 'Jobs', { consumer: jobWorker, maxReceiveCount: 5, alarms });
@@ -89,7 +91,9 @@ export class ShowcaseStack extends Stack {
     new DeadLetterQueueRedrive(this, 'JobsRedrive', { sourceQueue: jobs.queue });
 
     // Priority queue.
-    const prioritized = exampleConsumer(this, 'PrioritizedWorker', 'priority-queue/example-consumer', { description: 'Example priority-queue consumer' });
+    const prioritized = exampleConsumer(this, 'PrioritizedWorker', 'priority-queue/example-consumer', {
+      description: 'Example priority-queue consumer',
+    });
     reporting(prioritized);
     const priorities = new PriorityQueue(this, 'Priorities', { consumer: prioritized, maxConcurrency: 10, alarms });
 
@@ -139,9 +143,21 @@ export class ShowcaseStack extends Stack {
     const payments = new WorkQueue(this, 'Payments', { consumer: paymentsWorker, idempotencyTable, alarms });
 
     // Wildcards the patterns need on the example functions' roles (keys and queue names made at run time).
-    acknowledgeWildcardResource(jobWorker.role!, reasons.bucket.arnForObjects(`${reasons.prefix}*`), 'Failure reasons are stored under one key per message id, which is only known at run time.');
-    acknowledgeWildcardResource(reportReader.role!, claims.bucket.arnForObjects(`${claims.keyPrefix}*`), 'Claims are stored under random keys made at run time: the consumer may read any claim under the prefix.');
-    acknowledgeWildcardResource(responder.role!, quotes.replyQueueArnPattern, 'Reply queues are created at run time, one per requester, under this construct-owned prefix.');
+    acknowledgeWildcardResource(
+      jobWorker.role!,
+      reasons.bucket.arnForObjects(`${reasons.prefix}*`),
+      'Failure reasons are stored under one key per message id, which is only known at run time.',
+    );
+    acknowledgeWildcardResource(
+      reportReader.role!,
+      claims.bucket.arnForObjects(`${claims.keyPrefix}*`),
+      'Claims are stored under random keys made at run time: the consumer may read any claim under the prefix.',
+    );
+    acknowledgeWildcardResource(
+      responder.role!,
+      quotes.replyQueueArnPattern,
+      'Reply queues are created at run time, one per requester, under this construct-owned prefix.',
+    );
 
     const outputs: Record<string, string> = {
       ResultsUrl: results.queueUrl,

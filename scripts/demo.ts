@@ -20,7 +20,11 @@ import { ConvoyProducer } from '../lambda/runtime/sequential-convoy';
 const ROOT = path.resolve(__dirname, '..');
 const STACK = 'MessagingPatternsShowcase';
 const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566';
-const clientConfig = { endpoint, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+const clientConfig = {
+  endpoint,
+  region: process.env.AWS_REGION ?? 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+};
 const sqs = new SQSClient(clientConfig);
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -42,10 +46,21 @@ async function collectResults(resultsUrl: string): Promise<void> {
   const messages = res.Messages ?? [];
   if (messages.length === 0) return;
   for (const m of messages) results.push(JSON.parse(m.Body!) as Record<string, unknown>);
-  await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: resultsUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  await sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: resultsUrl,
+      Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+    }),
+  );
 }
 
-async function waitForResults<T>(resultsUrl: string, what: string, pick: (r: Record<string, unknown>) => boolean, count: number, timeoutMs = 90_000): Promise<T[]> {
+async function waitForResults<T>(
+  resultsUrl: string,
+  what: string,
+  pick: (r: Record<string, unknown>) => boolean,
+  count: number,
+  timeoutMs = 90_000,
+): Promise<T[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const got = results.filter(pick);
@@ -68,7 +83,12 @@ async function main(): Promise<void> {
     await sqs.send(new SendMessageCommand({ QueueUrl: out.TasksUrl, MessageBody: JSON.stringify({ taskId, kind, input: taskId }) }));
   }
   console.log(`sent ${taskIds.length} tasks; 'flaky-1' fails on its first delivery and is retried alone`);
-  const done = await waitForResults<{ taskId: string; receiveCount: number; result: string }>(out.ResultsUrl, 'task results', (r) => taskIds.includes(String(r.taskId)), taskIds.length);
+  const done = await waitForResults<{ taskId: string; receiveCount: number; result: string }>(
+    out.ResultsUrl,
+    'task results',
+    (r) => taskIds.includes(String(r.taskId)),
+    taskIds.length,
+  );
   for (const r of done) console.log(`  ${r.taskId.padEnd(10)} processed on delivery ${r.receiveCount}  sha256 ${r.result.slice(0, 12)}…`);
 
   section('PriorityQueue (weighted mode): three low-priority tasks sent first, then three high');
@@ -79,8 +99,18 @@ async function main(): Promise<void> {
     prioIds.push(taskId);
     await priorities.send(JSON.stringify({ taskId }), { priority });
   }
-  const prio = await waitForResults<{ taskId: string; level: string; processedAt: number }>(out.ResultsUrl, 'priority results', (r) => prioIds.includes(String(r.taskId)), prioIds.length);
-  console.log(`  processing order: ${prio.sort((a, b) => a.processedAt - b.processedAt).map((r) => r.level).join(' → ')}`);
+  const prio = await waitForResults<{ taskId: string; level: string; processedAt: number }>(
+    out.ResultsUrl,
+    'priority results',
+    (r) => prioIds.includes(String(r.taskId)),
+    prioIds.length,
+  );
+  console.log(
+    `  processing order: ${prio
+      .sort((a, b) => a.processedAt - b.processedAt)
+      .map((r) => r.level)
+      .join(' → ')}`,
+  );
   console.log('  weighted mode gives each level its own consumers (11/6/3 of maxConcurrency in AWS), so a backlog of high');
   console.log('  drains faster; it is not strict precedence (mode: STRICT is). LocalStack ignores the concurrency caps.');
 
@@ -90,19 +120,30 @@ async function main(): Promise<void> {
   const scheduled = await lambda.send(
     new InvokeCommand({
       FunctionName: out.ReminderSchedulerFunction,
-      Payload: Buffer.from(JSON.stringify({ body: JSON.stringify({ taskId: reminderId, kind: 'hash', input: 'renew' }), delaySeconds: 5, id: reminderId })),
+      Payload: Buffer.from(
+        JSON.stringify({ body: JSON.stringify({ taskId: reminderId, kind: 'hash', input: 'renew' }), delaySeconds: 5, id: reminderId }),
+      ),
     }),
   );
   console.log(`  scheduled: ${Buffer.from(scheduled.Payload ?? []).toString()}`);
   const t0 = Date.now();
   await waitForResults(out.ResultsUrl, 'the reminder', (r) => r.taskId === reminderId, 1);
-  console.log(`  the reminder was processed ${((Date.now() - t0) / 1000).toFixed(1)} s after it was scheduled (delays over 15 minutes go through EventBridge Scheduler)`);
+  console.log(
+    `  the reminder was processed ${((Date.now() - t0) / 1000).toFixed(1)} s after it was scheduled (delays over 15 minutes go through EventBridge Scheduler)`,
+  );
 
   section('SequentialConvoy: per-order event order, orders in parallel');
-  const convoy = new ConvoyProducer<{ entityId: string; seq: number; eventId: string }>({ queueUrl: out.OrderEventsUrl, groupBy: 'entityId', deduplicationId: 'eventId', client: sqs });
+  const convoy = new ConvoyProducer<{ entityId: string; seq: number; eventId: string }>({
+    queueUrl: out.OrderEventsUrl,
+    groupBy: 'entityId',
+    deduplicationId: 'eventId',
+    client: sqs,
+  });
   const orders = ['order-a', 'order-b', 'order-c'];
   const run = Date.now().toString(36);
-  const events = [1, 2, 3].flatMap((seq) => orders.map((entityId) => ({ entityId: `${entityId}-${run}`, seq, eventId: `${entityId}-${run}-${seq}` })));
+  const events = [1, 2, 3].flatMap((seq) =>
+    orders.map((entityId) => ({ entityId: `${entityId}-${run}`, seq, eventId: `${entityId}-${run}-${seq}` })),
+  );
   await convoy.sendAll(events);
   console.log(`  sent ${events.length} events, interleaved across ${orders.length} orders`);
   const ddb = new DynamoDBClient(clientConfig);
@@ -122,18 +163,38 @@ async function main(): Promise<void> {
   const report = JSON.stringify({ id: `report-${run}`, data: randomBytes(768 * 1024).toString('base64') });
   const body = await claims.checkIn(report);
   await sqs.send(new SendMessageCommand({ QueueUrl: out.ReportsUrl, MessageBody: body }));
-  console.log(`  ${(Buffer.byteLength(report) / 1024).toFixed(0)} KiB payload stored in S3; the message carries a ${Buffer.byteLength(body)}-byte claim`);
-  const [got] = await waitForResults<{ claimed: boolean; bytes: number; sha256: string }>(out.ResultsUrl, 'the report', (r) => r.id === `report-${run}`, 1);
+  console.log(
+    `  ${(Buffer.byteLength(report) / 1024).toFixed(0)} KiB payload stored in S3; the message carries a ${Buffer.byteLength(body)}-byte claim`,
+  );
+  const [got] = await waitForResults<{ claimed: boolean; bytes: number; sha256: string }>(
+    out.ResultsUrl,
+    'the report',
+    (r) => r.id === `report-${run}`,
+    1,
+  );
   const same = got.sha256 === createHash('sha256').update(report).digest('hex');
-  console.log(`  the consumer checked out ${got.bytes} bytes through the claim (${got.claimed ? 'claimed' : 'inline'}); SHA-256 ${same ? 'matches' : 'DIFFERS'}`);
+  console.log(
+    `  the consumer checked out ${got.bytes} bytes through the claim (${got.claimed ? 'claimed' : 'inline'}); SHA-256 ${same ? 'matches' : 'DIFFERS'}`,
+  );
 
   section('RequestReply: ask the calculator');
-  const requester = new SqsRequester({ requestQueueUrl: out.CalculationsUrl, requestQueueArn: out.CalculationsArn, replyQueuePrefix: out.CalculationsReplyPrefix, client: sqs, logger: null });
+  const requester = new SqsRequester({
+    requestQueueUrl: out.CalculationsUrl,
+    requestQueueArn: out.CalculationsArn,
+    replyQueuePrefix: out.CalculationsReplyPrefix,
+    client: sqs,
+    logger: null,
+  });
   await requester.start();
   try {
     const t1 = Date.now();
-    const reply = await requester.request<{ op: string; a: number; b: number }, { result: number }>({ op: 'add', a: 20, b: 22 }, { timeoutMs: 30_000 });
-    console.log(`  20 + 22 = ${reply.result} (round trip ${Date.now() - t1} ms through the request queue, the responder Lambda and a private reply queue)`);
+    const reply = await requester.request<{ op: string; a: number; b: number }, { result: number }>(
+      { op: 'add', a: 20, b: 22 },
+      { timeoutMs: 30_000 },
+    );
+    console.log(
+      `  20 + 22 = ${reply.result} (round trip ${Date.now() - t1} ms through the request queue, the responder Lambda and a private reply queue)`,
+    );
   } finally {
     await requester.close();
   }
@@ -145,18 +206,26 @@ async function main(): Promise<void> {
   for (let i = 0; i < 2; i++) {
     // a producer retry: same idempotency key, a new SQS message
     await sqs.send(
-      new SendMessageCommand({ QueueUrl: out.PaymentsUrl, MessageBody: payment, MessageAttributes: { idempotencyKey: { DataType: 'String', StringValue: paymentId } } }),
+      new SendMessageCommand({
+        QueueUrl: out.PaymentsUrl,
+        MessageBody: payment,
+        MessageAttributes: { idempotencyKey: { DataType: 'String', StringValue: paymentId } },
+      }),
     );
   }
   let account: Record<string, { N?: string; L?: unknown[] }> | undefined;
   for (let i = 0; i < 60; i++) {
-    account = (await ddb.send(new GetItemCommand({ TableName: out.PaymentsLedgerTable, Key: { pk: { S: `account#${accountId}` } } }))).Item as typeof account;
+    account = (await ddb.send(new GetItemCommand({ TableName: out.PaymentsLedgerTable, Key: { pk: { S: `account#${accountId}` } } })))
+      .Item as typeof account;
     if (account) break;
     await sleep(1000);
   }
   await sleep(3000); // time for the second copy to be processed (and found to be a duplicate)
-  account = (await ddb.send(new GetItemCommand({ TableName: out.PaymentsLedgerTable, Key: { pk: { S: `account#${accountId}` } } }))).Item as typeof account;
-  console.log(`  2 messages sent; account balance ${(Number(account?.balanceCents?.N ?? 0) / 100).toFixed(2)} (one payment of 25.00), payments applied: ${account?.paymentIds?.L?.length ?? 0}`);
+  account = (await ddb.send(new GetItemCommand({ TableName: out.PaymentsLedgerTable, Key: { pk: { S: `account#${accountId}` } } })))
+    .Item as typeof account;
+  console.log(
+    `  2 messages sent; account balance ${(Number(account?.balanceCents?.N ?? 0) / 100).toFixed(2)} (one payment of 25.00), payments applied: ${account?.paymentIds?.L?.length ?? 0}`,
+  );
 
   section('Explore');
   console.log(`  LocalStack keeps running at ${endpoint} with the stack ${STACK}.`);

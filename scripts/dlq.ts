@@ -81,7 +81,9 @@ function describeMessage(m: PeekedMessage, n: number, bodyChars = 300): string[]
   } else if (m.reasonError) {
     lines.push(`   reason: could not be read (${m.reasonError})`);
   } else {
-    lines.push('   reason: none recorded (the consumer timed out or crashed, was skipped after an earlier failure in its FIFO group, or records no reasons)');
+    lines.push(
+      '   reason: none recorded (the consumer timed out or crashed, was skipped after an earlier failure in its FIFO group, or records no reasons)',
+    );
   }
   const body = m.body.length > bodyChars ? `${m.body.slice(0, bodyChars)}… (${m.body.length} chars)` : m.body;
   lines.push(`   body: ${body}`);
@@ -147,14 +149,20 @@ export async function main(argv: string[], io: Io = defaultIo(), sqs = new SQSCl
         io.out(JSON.stringify(messages, null, 2));
         return 0;
       }
-      io.out(`${queue.name}: ${queue.visible} visible, ${queue.inFlight} in flight; showing ${messages.length}${reasons ? `; reasons from s3://${reasons.bucketName}/${reasons.prefix}` : '; no failure-reason store (tag the queue with FailureReasonStore.addDeadLetterQueue or pass --reasons)'}`);
+      io.out(
+        `${queue.name}: ${queue.visible} visible, ${queue.inFlight} in flight; showing ${messages.length}${reasons ? `; reasons from s3://${reasons.bucketName}/${reasons.prefix}` : '; no failure-reason store (tag the queue with FailureReasonStore.addDeadLetterQueue or pass --reasons)'}`,
+      );
       messages.forEach((m, i) => describeMessage(m, i + 1).forEach((l) => io.out(l)));
       return 0;
     }
 
     case 'status': {
       const task = await latestRedrive(sqs, queue.arn);
-      io.out(task ? `${queue.name}: ${progressLine(task)}${task.startedAt ? `  (started ${task.startedAt.toISOString()})` : ''}` : `${queue.name}: no redrive yet`);
+      io.out(
+        task
+          ? `${queue.name}: ${progressLine(task)}${task.startedAt ? `  (started ${task.startedAt.toISOString()})` : ''}`
+          : `${queue.name}: no redrive yet`,
+      );
       return 0;
     }
 
@@ -190,7 +198,11 @@ export async function main(argv: string[], io: Io = defaultIo(), sqs = new SQSCl
       process.on('SIGINT', onSigint);
       try {
         const after = start.started ? start.previous?.startedAt : undefined;
-        const task = await waitForRedrive(sqs, queue.arn, { after, signal: controller.signal, onProgress: (t) => io.progress(progressLine(t)) });
+        const task = await waitForRedrive(sqs, queue.arn, {
+          after,
+          signal: controller.signal,
+          onProgress: (t) => io.progress(progressLine(t)),
+        });
         if (io.tty) io.out('');
         if (!task) return 1;
         if (task.status === 'FAILED') throw new RedriveFailedError(queue.arn, task.failureReason ?? 'unknown', task.moved);
@@ -212,7 +224,9 @@ export async function main(argv: string[], io: Io = defaultIo(), sqs = new SQSCl
         return 1;
       }
       const res = await purgeDeadLetterQueue(sqs, queue, { messageIds: ids, force: true });
-      io.out(`${queue.name}: deleted ${ids ? res.deleted : `about ${res.deleted}`} message(s)${res.notFound.length ? `; not found: ${res.notFound.join(', ')}` : ''}`);
+      io.out(
+        `${queue.name}: deleted ${ids ? res.deleted : `about ${res.deleted}`} message(s)${res.notFound.length ? `; not found: ${res.notFound.join(', ')}` : ''}`,
+      );
       return res.notFound.length ? 1 : 0;
     }
 

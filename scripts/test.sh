@@ -13,6 +13,7 @@ SECONDS=0
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 step "lint";        npx eslint .
+step "format";      npx prettier --check .
 step "type check";  npx tsc -p tsconfig.json --noEmit
 step "build";       node scripts/build.mjs
 step "unit tests";  npx jest --selectProjects unit

@@ -52,11 +52,14 @@ describe('emulator canaries', () => {
       const echo = new lambda.Function(s, 'Echo', {
         runtime: lambda.Runtime.NODEJS_22_X,
         handler: 'index.handler',
-        code: lambda.Code.fromInline("exports.handler = async (event) => ({ echo: event, answer: 42 });"),
+        code: lambda.Code.fromInline('exports.handler = async (event) => ({ echo: event, answer: 42 });'),
       });
       const results = new sqs.Queue(s, 'Results');
       const dlq = new sqs.Queue(s, 'Dlq');
-      const source = new sqs.Queue(s, 'Source', { visibilityTimeout: Duration.seconds(3), deadLetterQueue: { queue: dlq, maxReceiveCount: 2 } });
+      const source = new sqs.Queue(s, 'Source', {
+        visibilityTimeout: Duration.seconds(3),
+        deadLetterQueue: { queue: dlq, maxReceiveCount: 2 },
+      });
       const recorder = new lambda.Function(s, 'Recorder', {
         runtime: lambda.Runtime.NODEJS_22_X,
         handler: 'index.handler',
@@ -130,10 +133,19 @@ describe('emulator canaries', () => {
     await sleep(4_000); // one visibility timeout: a wrong re-delivery would show
     deliveries.push(...(await drain(client, stack.outputs.ResultsUrl)).map((m) => JSON.parse(m.Body!) as Delivery));
 
-    const receives = (id: string) => deliveries.filter((d) => d.id === id).map((d) => d.receiveCount).sort();
+    const receives = (id: string) =>
+      deliveries
+        .filter((d) => d.id === id)
+        .map((d) => d.receiveCount)
+        .sort();
     // The three arrived together in the first batch...
     const first = deliveries.find((d) => d.id === 'ok')!;
-    expect(deliveries.filter((d) => d.batch === first.batch).map((d) => d.id).sort()).toEqual(['always', 'ok', 'once']);
+    expect(
+      deliveries
+        .filter((d) => d.batch === first.batch)
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual(['always', 'ok', 'once']);
     // ...and only the failed ones came back.
     expect(receives('ok')).toEqual([1]);
     expect(receives('once')).toEqual([1, 2]);
@@ -148,10 +160,14 @@ describe('emulator canaries', () => {
       await snsClient.send(new PublishCommand({ TopicArn: stack.outputs.TopicArn, Message: JSON.stringify({ color, n: color.length }) }));
     }
     const bodies: string[] = [];
-    await waitFor('the red message', async () => {
-      bodies.push(...(await drain(client, stack.outputs.FilteredUrl)).map((m) => m.Body!));
-      return bodies.length > 0 ? true : undefined;
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      'the red message',
+      async () => {
+        bodies.push(...(await drain(client, stack.outputs.FilteredUrl)).map((m) => m.Body!));
+        return bodies.length > 0 ? true : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     await sleep(2_000);
     bodies.push(...(await drain(client, stack.outputs.FilteredUrl)).map((m) => m.Body!));
     expect(bodies.map((b) => JSON.parse(b))).toEqual([{ color: 'red', n: 3 }]);
@@ -163,7 +179,11 @@ describe('emulator canaries', () => {
       deployStack('canary-unsupported', (s) => {
         new CfnResource(s, 'Pipe', {
           type: 'AWS::Pipes::Pipe',
-          properties: { RoleArn: 'arn:aws:iam::000000000000:role/none', Source: 'arn:aws:sqs:us-east-1:000000000000:a', Target: 'arn:aws:sqs:us-east-1:000000000000:b' },
+          properties: {
+            RoleArn: 'arn:aws:iam::000000000000:role/none',
+            Source: 'arn:aws:sqs:us-east-1:000000000000:a',
+            Target: 'arn:aws:sqs:us-east-1:000000000000:b',
+          },
         });
       }),
     ).rejects.toThrow(/AWS::Pipes::Pipe/);

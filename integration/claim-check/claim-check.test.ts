@@ -7,13 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
-import {
-  DeleteObjectsCommand,
-  GetBucketPolicyCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetBucketPolicyCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -46,7 +40,13 @@ interface Result {
 }
 
 /** A JSON payload of about `bytes` bytes (random, so no layer can compress or fake it). */
-const payloadOf = (id: string, bytes: number) => JSON.stringify({ id, data: randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64').slice(0, bytes) });
+const payloadOf = (id: string, bytes: number) =>
+  JSON.stringify({
+    id,
+    data: randomBytes(Math.ceil((bytes * 3) / 4))
+      .toString('base64')
+      .slice(0, bytes),
+  });
 
 describe('ClaimCheck end to end', () => {
   let stack: DeployedStack;
@@ -71,7 +71,11 @@ describe('ClaimCheck end to end', () => {
       const raw = new sns.Topic(s, 'Raw', { enforceSSL: true });
       raw.addSubscription(new subs.SqsSubscription(inbox.queue, { rawMessageDelivery: true }));
       const bus = new events.EventBus(s, 'Bus');
-      new events.Rule(s, 'Reports', { eventBus: bus, eventPattern: { source: ['it.claim-check'] }, targets: [new targets.SqsQueue(inbox.queue)] });
+      new events.Rule(s, 'Reports', {
+        eventBus: bus,
+        eventPattern: { source: ['it.claim-check'] },
+        targets: [new targets.SqsQueue(inbox.queue)],
+      });
       new CfnOutput(s, 'BucketName', { value: claimCheck.bucket.bucketName });
       new CfnOutput(s, 'InboxUrl', { value: inbox.queue.queueUrl });
       new CfnOutput(s, 'InboxDlqUrl', { value: inbox.deadLetterQueue!.queueUrl });
@@ -97,18 +101,24 @@ describe('ClaimCheck end to end', () => {
 
   it('deploys the bucket with its TLS-only policy and its lifecycle rule', async () => {
     const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: stack.outputs.BucketName }))).Policy!);
-    expect(policy.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
     // LocalStack 4.13.1's CloudFormation provider for AWS::S3::Bucket (services/s3/resource_providers/
     // aws_s3_bucket.py, create()) applies only notifications, versioning, CORS, object lock, tags and
     // website settings: it drops LifecycleConfiguration, BucketEncryption, PublicAccessBlock,
     // OwnershipControls and LoggingConfiguration. So the rule is checked in the deployed template
     // here, not with GetBucketLifecycleConfiguration (which answers NoSuchLifecycleConfiguration).
     const deployed = await new CloudFormationClient(clientConfig()).send(new GetTemplateCommand({ StackName: stack.stackName }));
-    const resources = Object.values(JSON.parse(deployed.TemplateBody!).Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>);
+    const resources = Object.values(
+      JSON.parse(deployed.TemplateBody!).Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
+    );
     const buckets = resources.filter((r) => r.Type === 'AWS::S3::Bucket').map((r) => r.Properties ?? {});
     expect(buckets).toContainEqual(
       expect.objectContaining({
-        LifecycleConfiguration: { Rules: [expect.objectContaining({ Id: 'ExpireClaims', Prefix: 'claims/', ExpirationInDays: 30, Status: 'Enabled' })] },
+        LifecycleConfiguration: {
+          Rules: [expect.objectContaining({ Id: 'ExpireClaims', Prefix: 'claims/', ExpirationInDays: 30, Status: 'Enabled' })],
+        },
       }),
     );
   });
@@ -123,7 +133,8 @@ describe('ClaimCheck end to end', () => {
     const smallJson = JSON.stringify({ id: 'small-json', note: 'fits inline', n: [1, 2, 3] });
     const smallText = 'small plain text payload, not JSON: äöü €';
     const smallEvent = JSON.stringify({ id: 'small-eventbridge', note: 'fits inline' });
-    for (const id of ['big-sqs', 'big-sns-envelope', 'big-sns-raw', 'big-eventbridge', 'small-json', 'small-text', 'small-eventbridge']) ledger.sent(id, 'process');
+    for (const id of ['big-sqs', 'big-sns-envelope', 'big-sns-raw', 'big-eventbridge', 'small-json', 'small-text', 'small-eventbridge'])
+      ledger.sent(id, 'process');
 
     // Act: the producer side, as a producer function would run it.
     const checkInStarted = Date.now();
@@ -138,8 +149,18 @@ describe('ClaimCheck end to end', () => {
     const snsClient = new SNSClient(clientConfig());
     await snsClient.send(new PublishCommand({ TopicArn: stack.outputs.EnvelopedTopicArn, Message: await claims.checkIn(viaSnsEnvelope) }));
     await snsClient.send(new PublishCommand({ TopicArn: stack.outputs.RawTopicArn, Message: await claims.checkIn(viaSnsRaw) }));
-    const bigEntry = await claims.checkInEvent({ EventBusName: stack.outputs.BusName, Source: 'it.claim-check', DetailType: 'Report', Detail: viaEventBridge });
-    const smallEntry = await claims.checkInEvent({ EventBusName: stack.outputs.BusName, Source: 'it.claim-check', DetailType: 'Report', Detail: smallEvent });
+    const bigEntry = await claims.checkInEvent({
+      EventBusName: stack.outputs.BusName,
+      Source: 'it.claim-check',
+      DetailType: 'Report',
+      Detail: viaEventBridge,
+    });
+    const smallEntry = await claims.checkInEvent({
+      EventBusName: stack.outputs.BusName,
+      Source: 'it.claim-check',
+      DetailType: 'Report',
+      Detail: smallEvent,
+    });
     const put = await new EventBridgeClient(clientConfig()).send(new PutEventsCommand({ Entries: [bigEntry, smallEntry] }));
     expect(put.FailedEntryCount).toBe(0);
 

@@ -11,12 +11,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import {
-  GetFunctionConfigurationCommand,
-  InvokeCommand,
-  LambdaClient,
-  UpdateFunctionConfigurationCommand,
-} from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -43,7 +38,8 @@ const cliEnv = (): NodeJS.ProcessEnv => ({ ...process.env });
 const TS_NODE = path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js');
 
 /** `npx ts-node scripts/dlq.ts <args>` (ts-node's bin run directly, so signals reach the script). */
-const dlqCli = (args: string[]) => promisify(execFile)(process.execPath, [TS_NODE, 'scripts/dlq.ts', ...args], { cwd: ROOT, env: cliEnv() });
+const dlqCli = (args: string[]) =>
+  promisify(execFile)(process.execPath, [TS_NODE, 'scripts/dlq.ts', ...args], { cwd: ROOT, env: cliEnv() });
 
 describe('DeadLetterQueue operations end to end', () => {
   let stack: DeployedStack;
@@ -56,7 +52,10 @@ describe('DeadLetterQueue operations end to end', () => {
       const results = new sqs.Queue(s, 'Results', { enforceSSL: true });
       const consumer = new KitFunction(s, 'Consumer', {
         handler: 'dead-letter-queue/consumer',
-        functionProps: { timeout: Duration.seconds(CONSUMER_TIMEOUT_S), environment: { RESULTS_QUEUE_URL: results.queueUrl, SUPPORTED_KINDS: 'hash' } },
+        functionProps: {
+          timeout: Duration.seconds(CONSUMER_TIMEOUT_S),
+          environment: { RESULTS_QUEUE_URL: results.queueUrl, SUPPORTED_KINDS: 'hash' },
+        },
       });
       results.grantSendMessages(consumer);
       const tasks = new WorkQueue(s, 'Tasks', { consumer, maxReceiveCount: MAX_RECEIVE_COUNT });
@@ -105,16 +104,21 @@ describe('DeadLetterQueue operations end to end', () => {
     const v2Ids = new Set(entries.filter((e) => e.MessageBody.includes('"v2"')).map((e) => messageIds.get(e.Id)!));
 
     const collect = async () => {
-      for (const m of await drain(client, stack.outputs.ResultsUrl)) ledger.appliedEffect((JSON.parse(m.Body!) as { taskId: string }).taskId);
+      for (const m of await drain(client, stack.outputs.ResultsUrl))
+        ledger.appliedEffect((JSON.parse(m.Body!) as { taskId: string }).taskId);
     };
 
     // 1. The v2 tasks fail MAX_RECEIVE_COUNT times each and land in the DLQ; the rest are processed.
     const started = Date.now();
-    await waitFor('hash tasks processed and v2 tasks dead-lettered', async () => {
-      await collect();
-      const dlq = await queueDepth(client, stack.outputs.DlqUrl);
-      return ledger.appliedCount === 15 && dlq.visible === 5 ? true : undefined;
-    }, { timeoutMs: 150_000, intervalMs: 2_000, describe: () => ledger.report('dlq before redrive') });
+    await waitFor(
+      'hash tasks processed and v2 tasks dead-lettered',
+      async () => {
+        await collect();
+        const dlq = await queueDepth(client, stack.outputs.DlqUrl);
+        return ledger.appliedCount === 15 && dlq.visible === 5 ? true : undefined;
+      },
+      { timeoutMs: 150_000, intervalMs: 2_000, describe: () => ledger.report('dlq before redrive') },
+    );
     console.log(`v2 tasks in the DLQ after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     // 2. Peek (helper): every dead letter with its reason, found through the DLQ's tag; none consumed.
@@ -153,34 +157,50 @@ describe('DeadLetterQueue operations end to end', () => {
         Environment: { Variables: { ...current.Environment?.Variables, SUPPORTED_KINDS: 'hash,v2' } },
       }),
     );
-    await waitFor('the consumer update', async () => {
-      const c = await lambdaClient.send(new GetFunctionConfigurationCommand({ FunctionName: stack.outputs.ConsumerName }));
-      return c.LastUpdateStatus === 'Successful' && c.Environment?.Variables?.SUPPORTED_KINDS === 'hash,v2' ? true : undefined;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'the consumer update',
+      async () => {
+        const c = await lambdaClient.send(new GetFunctionConfigurationCommand({ FunctionName: stack.outputs.ConsumerName }));
+        return c.LastUpdateStatus === 'Successful' && c.Environment?.Variables?.SUPPORTED_KINDS === 'hash,v2' ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     ledger.sent('canary', 'process');
     await sendAll(client, stack.outputs.QueueUrl, [{ Id: 'canary', MessageBody: JSON.stringify({ taskId: 'canary', kind: 'v2' }) }]);
-    await waitFor('the canary v2 task to be processed', async () => {
-      await collect();
-      return ledger.appliedCount === 16 ? true : undefined;
-    }, { timeoutMs: 90_000, intervalMs: 1_000, describe: () => ledger.report('dlq canary') });
+    await waitFor(
+      'the canary v2 task to be processed',
+      async () => {
+        await collect();
+        return ledger.appliedCount === 16 ? true : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 1_000, describe: () => ledger.report('dlq canary') },
+    );
 
     // 5. Redrive with the construct's function; it reports its task and refuses a second one while it runs.
     const redriveStarted = Date.now();
     const start = await invokeRedrive({ action: 'start' });
     expect(start.outcome).toBe('started');
-    const done = await waitFor('the redrive to complete', async () => {
-      const status = await invokeRedrive({ action: 'status' });
-      return status.task?.status === 'COMPLETED' ? status.task : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    const done = await waitFor(
+      'the redrive to complete',
+      async () => {
+        const status = await invokeRedrive({ action: 'status' });
+        return status.task?.status === 'COMPLETED' ? status.task : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     expect(done.moved).toBe(5);
     console.log(`redrive of 5 messages completed in ${((Date.now() - redriveStarted) / 1000).toFixed(1)} s`);
 
     // 6. Every redriven task is processed once; the DLQ and the queue end empty; a quiet period
     //    of more than one visibility timeout shows no late duplicate.
-    await waitFor('every task processed', async () => {
-      await collect();
-      return ledger.settled ? true : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 1_000, describe: () => ledger.report('dlq after redrive') });
+    await waitFor(
+      'every task processed',
+      async () => {
+        await collect();
+        return ledger.settled ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1_000, describe: () => ledger.report('dlq after redrive') },
+    );
     await sleep((VISIBILITY_S + 3) * 1000);
     await collect();
     console.log(ledger.report('dead-letter-queue'));
@@ -195,14 +215,25 @@ describe('DeadLetterQueue operations end to end', () => {
     // Prepare: 10 messages dead-lettered the real way (received past maxReceiveCount 1).
     const parked = stack.outputs.ParkedUrl;
     const parkedDlq = stack.outputs.ParkedDlqUrl;
-    await sendAll(client, parked, Array.from({ length: 10 }, (_, i) => ({ Id: `p${i}`, MessageBody: `parked ${i}` })));
-    await waitFor('10 dead letters', async () => {
-      await client.send(new ReceiveMessageCommand({ QueueUrl: parked, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
-      return (await queueDepth(client, parkedDlq)).visible === 10 ? true : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+    await sendAll(
+      client,
+      parked,
+      Array.from({ length: 10 }, (_, i) => ({ Id: `p${i}`, MessageBody: `parked ${i}` })),
+    );
+    await waitFor(
+      '10 dead letters',
+      async () => {
+        await client.send(new ReceiveMessageCommand({ QueueUrl: parked, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+        return (await queueDepth(client, parkedDlq)).visible === 10 ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
 
     // Act: redrive at 1 msg/s, showing progress; Ctrl-C once at least 2 have moved.
-    const child: ChildProcess = spawn(process.execPath, [TS_NODE, 'scripts/dlq.ts', 'redrive', '--queue', parkedDlq, '--rate', '1'], { cwd: ROOT, env: cliEnv() });
+    const child: ChildProcess = spawn(process.execPath, [TS_NODE, 'scripts/dlq.ts', 'redrive', '--queue', parkedDlq, '--rate', '1'], {
+      cwd: ROOT,
+      env: cliEnv(),
+    });
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -225,7 +256,9 @@ describe('DeadLetterQueue operations end to end', () => {
     expect(task).toMatchObject({ status: 'CANCELLED', maxMessagesPerSecond: 1 });
     const inSource = (await queueDepth(client, parked)).visible;
     const inDlq = (await queueDepth(client, parkedDlq)).visible;
-    console.log(`CLI redrive at 1 msg/s cancelled after ${task?.moved} messages: ${inSource} in the source queue, ${inDlq} still in the DLQ`);
+    console.log(
+      `CLI redrive at 1 msg/s cancelled after ${task?.moved} messages: ${inSource} in the source queue, ${inDlq} still in the DLQ`,
+    );
     expect(inSource + inDlq).toBe(10);
     expect(inSource).toBe(task?.moved);
     expect(inSource).toBeGreaterThanOrEqual(2);
@@ -235,6 +268,8 @@ describe('DeadLetterQueue operations end to end', () => {
     // Purge the rest for good with the CLI.
     const purge = await dlqCli(['purge', '--queue', parkedDlq, '--yes']);
     expect(purge.stdout).toMatch(/deleted about \d+ message/);
-    await waitFor('the DLQ to be empty', async () => ((await queueDepth(client, parkedDlq)).visible === 0 ? true : undefined), { timeoutMs: 10_000 });
+    await waitFor('the DLQ to be empty', async () => ((await queueDepth(client, parkedDlq)).visible === 0 ? true : undefined), {
+      timeoutMs: 10_000,
+    });
   }, 180_000);
 });

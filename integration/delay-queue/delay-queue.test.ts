@@ -19,12 +19,7 @@ import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { DelayQueue, KitFunction } from '../../lib';
-import {
-  type DelayQueueConfig,
-  DelayQueueProducer,
-  ScheduleConflictError,
-  scheduleNameFor,
-} from '../../lambda/runtime/delay-queue';
+import { type DelayQueueConfig, DelayQueueProducer, ScheduleConflictError, scheduleNameFor } from '../../lambda/runtime/delay-queue';
 import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { clientConfig } from '../harness/env';
@@ -55,7 +50,10 @@ describe('DelayQueue end to end', () => {
     stack = await deployStack('delay-queue', (s) => {
       const reminders = new DelayQueue(s, 'Reminders', { scheduleRetryAttempts: 3, scheduleMaxEventAge: Duration.hours(2) });
       const delayed = new DelayQueue(s, 'Delayed', { queueProps: { deliveryDelay: Duration.seconds(QUEUE_DELAY_SECONDS) } });
-      const producer = new KitFunction(s, 'Producer', { handler: 'delay-queue/example-producer', functionProps: { timeout: Duration.seconds(10) } });
+      const producer = new KitFunction(s, 'Producer', {
+        handler: 'delay-queue/example-producer',
+        functionProps: { timeout: Duration.seconds(10) },
+      });
       reminders.configureProducer(producer);
       new CfnOutput(s, 'ProducerConfig', { value: reminders.producerConfig });
       new CfnOutput(s, 'DelayedProducerConfig', { value: delayed.producerConfig });
@@ -111,9 +109,17 @@ describe('DelayQueue end to end', () => {
     const sent = Date.now();
     await sqs.send(new SendMessageCommand({ QueueUrl: delayedConfig.queueUrl, MessageBody: 'queue-default' }));
     await producer.scheduleMessage('now', { delaySeconds: 0 });
-    const first = await waitFor('the undelayed message', () => receiveOne(sqs, delayedConfig.queueUrl), { timeoutMs: 10_000, intervalMs: 100 });
-    const second = await waitFor('the queue-delayed message', () => receiveOne(sqs, delayedConfig.queueUrl), { timeoutMs: 20_000, intervalMs: 200 });
-    console.log(`delay-queue: delay 0 visible after ${first.receivedAt - sent} ms; queue delay ${QUEUE_DELAY_SECONDS} s visible after ${second.receivedAt - sent} ms`);
+    const first = await waitFor('the undelayed message', () => receiveOne(sqs, delayedConfig.queueUrl), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    const second = await waitFor('the queue-delayed message', () => receiveOne(sqs, delayedConfig.queueUrl), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
+    console.log(
+      `delay-queue: delay 0 visible after ${first.receivedAt - sent} ms; queue delay ${QUEUE_DELAY_SECONDS} s visible after ${second.receivedAt - sent} ms`,
+    );
     expect(first.body).toBe('now');
     expect(first.receivedAt - sent).toBeLessThan(QUEUE_DELAY_SECONDS * 1000);
     expect(second.body).toBe('queue-default');
@@ -128,7 +134,12 @@ describe('DelayQueue end to end', () => {
     const res = await producer.scheduleMessage('{"remind":"renewal"}', { delaySeconds: 2 * 86400, id: 'renewal-7' });
     const schedule = await scheduler.send(new GetScheduleCommand({ Name: 'renewal-7', GroupName: config.scheduleGroupName }));
     // Assess
-    expect(res).toMatchObject({ path: 'scheduler', status: 'scheduled', scheduleName: 'renewal-7', scheduleArn: expect.stringContaining(`schedule/${config.scheduleGroupName}/renewal-7`) });
+    expect(res).toMatchObject({
+      path: 'scheduler',
+      status: 'scheduled',
+      scheduleName: 'renewal-7',
+      scheduleArn: expect.stringContaining(`schedule/${config.scheduleGroupName}/renewal-7`),
+    });
     expect(schedule).toMatchObject({
       Name: 'renewal-7',
       GroupName: config.scheduleGroupName,
@@ -154,7 +165,9 @@ describe('DelayQueue end to end', () => {
     const producer = new DelayQueueProducer({ config: delayedConfig, sqs, scheduler, now: () => now });
     await producer.scheduleMessage('late', { delaySeconds: 3600, id: 'late-1' });
     const schedule = await scheduler.send(new GetScheduleCommand({ Name: 'late-1', GroupName: delayedConfig.scheduleGroupName }));
-    expect(schedule.ScheduleExpression).toBe(`at(${new Date(now.getTime() + (3600 - QUEUE_DELAY_SECONDS) * 1000).toISOString().slice(0, 19)})`);
+    expect(schedule.ScheduleExpression).toBe(
+      `at(${new Date(now.getTime() + (3600 - QUEUE_DELAY_SECONDS) * 1000).toISOString().slice(0, 19)})`,
+    );
   }, 30_000);
 
   it('is idempotent by id: a repeated call schedules nothing new, a different body under the same id is refused', async () => {
@@ -192,9 +205,13 @@ describe('DelayQueue end to end', () => {
     const short = await invoke({ body: 'from lambda', delaySeconds: 1, id: 'fn-short' });
     const long = await invoke({ body: 'from lambda, later', delaySeconds: 30 * 86400, id: 'fn-long' });
     const repeated = await invoke({ body: 'from lambda, later', delaySeconds: 30 * 86400, id: 'fn-long' });
-    const arrived = await waitFor('the message the function sent', async () => (await drain(sqs, config.queueUrl)).find((m) => m.Body === 'from lambda'), {
-      timeoutMs: 15_000,
-    });
+    const arrived = await waitFor(
+      'the message the function sent',
+      async () => (await drain(sqs, config.queueUrl)).find((m) => m.Body === 'from lambda'),
+      {
+        timeoutMs: 15_000,
+      },
+    );
     const cancelled = await invoke({ cancel: 'fn-long' });
     expect(short).toMatchObject({ path: 'sqs', status: 'sent' });
     expect(long).toMatchObject({ path: 'scheduler', status: 'scheduled', scheduleName: 'fn-long' });

@@ -129,23 +129,43 @@ describe('DynamoDB inside LocalStack', () => {
         new TransactWriteItemsCommand({
           TransactItems: [
             { Put: { TableName: table, Item: { pk: { S: 'tx' }, sk: { S: 'new' } } } },
-            { ConditionCheck: { TableName: table, Key: { pk: { S: 'tx' }, sk: { S: 'guard' } }, ConditionExpression: '#s = :open', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':open': { S: 'open' } } } },
+            {
+              ConditionCheck: {
+                TableName: table,
+                Key: { pk: { S: 'tx' }, sk: { S: 'guard' } },
+                ConditionExpression: '#s = :open',
+                ExpressionAttributeNames: { '#s': 'status' },
+                ExpressionAttributeValues: { ':open': { S: 'open' } },
+              },
+            },
           ],
         }),
       )
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransactionCanceledException);
     expect((err as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual(['None', 'ConditionalCheckFailed']);
-    const q = await ddb.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: 'tx' } } }));
+    const q = await ddb.send(
+      new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: 'tx' } } }),
+    );
     expect(q.Items?.map((i) => i.sk.S)).toEqual(['guard']);
   });
 
   it('queries the GSI', async () => {
-    for (const [sk, status] of [['g1', 'shipped'], ['g2', 'pending'], ['g3', 'shipped']]) {
+    for (const [sk, status] of [
+      ['g1', 'shipped'],
+      ['g2', 'pending'],
+      ['g3', 'shipped'],
+    ]) {
       await ddb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'gsi' }, sk: { S: sk }, status: { S: status } } }));
     }
     const q = await ddb.send(
-      new QueryCommand({ TableName: table, IndexName: 'byStatus', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'shipped' } } }),
+      new QueryCommand({
+        TableName: table,
+        IndexName: 'byStatus',
+        KeyConditionExpression: '#s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': { S: 'shipped' } },
+      }),
     );
     expect(q.Items?.map((i) => i.sk.S).sort()).toEqual(['g1', 'g3']);
   });
@@ -175,7 +195,9 @@ describe('DynamoDB inside LocalStack', () => {
   it('streams records in order per key, also after a cancelled transaction, with AWS-shaped images', async () => {
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: stack.outputs.StreamArn }));
     const shardId = StreamDescription!.Shards![0].ShardId!;
-    let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn: stack.outputs.StreamArn, ShardId: shardId, ShardIteratorType: 'LATEST' }))).ShardIterator;
+    let iterator = (
+      await streams.send(new GetShardIteratorCommand({ StreamArn: stack.outputs.StreamArn, ShardId: shardId, ShardIteratorType: 'LATEST' }))
+    ).ShardIterator;
 
     const key = { pk: { S: 'ordered' }, sk: { S: 'x' } };
     await ddb.send(new PutItemCommand({ TableName: table, Item: { ...key, v: { N: '1' } } }));
@@ -184,7 +206,14 @@ describe('DynamoDB inside LocalStack', () => {
         new TransactWriteItemsCommand({
           TransactItems: [
             { Put: { TableName: table, Item: { ...key, v: { N: '99' } } } },
-            { ConditionCheck: { TableName: table, Key: key, ConditionExpression: 'v = :never', ExpressionAttributeValues: { ':never': { N: '-1' } } } },
+            {
+              ConditionCheck: {
+                TableName: table,
+                Key: key,
+                ConditionExpression: 'v = :never',
+                ExpressionAttributeValues: { ':never': { N: '-1' } },
+              },
+            },
           ],
         }),
       )
@@ -214,18 +243,34 @@ describe('DynamoDB inside LocalStack', () => {
     const key = { pk: { S: 'esm' }, sk: { S: 'e' } };
     await ddb.send(new PutItemCommand({ TableName: table, Item: { ...key, v: { N: '10' } } }));
     await ddb.send(new PutItemCommand({ TableName: table, Item: { ...key, v: { N: '11' } } }));
-    await ddb.send(
-      new TransactWriteItemsCommand({
-        TransactItems: [{ Put: { TableName: table, Item: { ...key, v: { N: '500' } }, ConditionExpression: 'attribute_not_exists(pk)' } }],
-      }),
-    ).catch(() => undefined);
+    await ddb
+      .send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: table, Item: { ...key, v: { N: '500' } }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      )
+      .catch(() => undefined);
     await ddb.send(new PutItemCommand({ TableName: table, Item: { ...key, v: { N: '12' } } }));
 
-    const seen: Array<{ eventName: string; pk: string; v: number | null; hasOld: boolean; hasNew: boolean; region: string; source: string }> = [];
-    await waitFor('the stream records of key esm to reach the function', async () => {
-      seen.push(...(await drain(queue, stack.outputs.ResultsUrl)).map((m) => JSON.parse(m.Body!)));
-      return seen.filter((r) => r.pk === 'esm').length >= 3 ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 1_000, describe: () => JSON.stringify(seen.filter((r) => r.pk === 'esm')) });
+    const seen: Array<{
+      eventName: string;
+      pk: string;
+      v: number | null;
+      hasOld: boolean;
+      hasNew: boolean;
+      region: string;
+      source: string;
+    }> = [];
+    await waitFor(
+      'the stream records of key esm to reach the function',
+      async () => {
+        seen.push(...(await drain(queue, stack.outputs.ResultsUrl)).map((m) => JSON.parse(m.Body!)));
+        return seen.filter((r) => r.pk === 'esm').length >= 3 ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000, describe: () => JSON.stringify(seen.filter((r) => r.pk === 'esm')) },
+    );
 
     const esm = seen.filter((r) => r.pk === 'esm');
     expect(esm.map((r) => [r.eventName, r.v])).toEqual([

@@ -17,6 +17,8 @@ export function requireHealthyEmulator(): void {
   if (!fs.existsSync(marker())) return; // canaries not part of this run (a single suite was selected)
   const { status, detail } = JSON.parse(fs.readFileSync(marker(), 'utf8')) as { status: string; detail: string };
   if (status !== 'passed') {
-    throw new Error(`the emulator canaries did not pass (${status}${detail ? `: ${detail}` : ''}); see integration/canaries for what the emulator got wrong`);
+    throw new Error(
+      `the emulator canaries did not pass (${status}${detail ? `: ${detail}` : ''}); see integration/canaries for what the emulator got wrong`,
+    );
   }
 }

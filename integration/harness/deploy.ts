@@ -80,9 +80,24 @@ export async function deployStack(name: string, build: (stack: Stack) => void): 
 
   const outputsFile = path.join(outdir, 'outputs.json');
   try {
-    await cdklocal(['deploy', stackName, '--app', outdir, '--require-approval', 'never', '--ci', '--outputs-file', outputsFile, '--progress', 'events']);
+    await cdklocal([
+      'deploy',
+      stackName,
+      '--app',
+      outdir,
+      '--require-approval',
+      'never',
+      '--ci',
+      '--outputs-file',
+      outputsFile,
+      '--progress',
+      'events',
+    ]);
   } catch (error) {
-    if (process.env.KEEP_STACKS !== '1') await cfn().send(new DeleteStackCommand({ StackName: stackName })).catch(() => undefined);
+    if (process.env.KEEP_STACKS !== '1')
+      await cfn()
+        .send(new DeleteStackCommand({ StackName: stackName }))
+        .catch(() => undefined);
     throw error;
   }
 
@@ -92,7 +107,8 @@ export async function deployStack(name: string, build: (stack: Stack) => void): 
   const problems: string[] = [];
   for (const r of described.StackResources ?? []) {
     resources[r.LogicalResourceId!] = r.PhysicalResourceId ?? '';
-    if (!/_COMPLETE$/.test(r.ResourceStatus ?? '') || /DELETE/.test(r.ResourceStatus ?? '')) problems.push(`${r.LogicalResourceId} is ${r.ResourceStatus}`);
+    if (!/_COMPLETE$/.test(r.ResourceStatus ?? '') || /DELETE/.test(r.ResourceStatus ?? ''))
+      problems.push(`${r.LogicalResourceId} is ${r.ResourceStatus}`);
     if (!r.PhysicalResourceId) problems.push(`${r.LogicalResourceId} (${r.ResourceType}) has no physical id`);
   }
   for (const [logicalId, res] of Object.entries(template.Resources)) {

@@ -85,7 +85,11 @@ describe('Idempotency run-time library against DynamoDB in the emulator', () => 
     const { Table } = await ddb.send(new DescribeTableCommand({ TableName: idemTable }));
     expect(Table?.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
     expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(Table?.SSEDescription).toMatchObject({ Status: 'ENABLED', SSEType: 'KMS', KMSMasterKeyArn: expect.stringMatching(/^arn:aws:kms:/) });
+    expect(Table?.SSEDescription).toMatchObject({
+      Status: 'ENABLED',
+      SSEType: 'KMS',
+      KMSMasterKeyArn: expect.stringMatching(/^arn:aws:kms:/),
+    });
     const ttl = await ddb.send(new DescribeTimeToLiveCommand({ TableName: idemTable }));
     expect(ttl.TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiration' });
     // Point-in-time recovery is in the template (unit tests) but not checked here: LocalStack
@@ -139,8 +143,12 @@ describe('Idempotency run-time library against DynamoDB in the emulator', () => 
     it('rejects the same key with another payload when payload validation is on', async () => {
       const idem = transactional({ payloadSelector: 'payload' });
       await idem.applyOnce({ idempotencyKey: 'p', payload: { amount: 1 } }, increment(`${prefix}-p`));
-      await expect(idem.applyOnce({ idempotencyKey: 'p', payload: { amount: 1 } }, increment(`${prefix}-p`))).resolves.toMatchObject({ status: 'duplicate' });
-      await expect(idem.applyOnce({ idempotencyKey: 'p', payload: { amount: 2 } }, increment(`${prefix}-p`))).rejects.toBeInstanceOf(IdempotencyPayloadMismatchError);
+      await expect(idem.applyOnce({ idempotencyKey: 'p', payload: { amount: 1 } }, increment(`${prefix}-p`))).resolves.toMatchObject({
+        status: 'duplicate',
+      });
+      await expect(idem.applyOnce({ idempotencyKey: 'p', payload: { amount: 2 } }, increment(`${prefix}-p`))).rejects.toBeInstanceOf(
+        IdempotencyPayloadMismatchError,
+      );
       expect(await counter(`${prefix}-p`)).toBe(1);
     });
 
@@ -148,7 +156,10 @@ describe('Idempotency run-time library against DynamoDB in the emulator', () => 
       const idem = transactional({ expiresAfterSeconds: 1 });
       const first = await idem.applyOnce({ idempotencyKey: 'e' }, increment(`${prefix}-e`));
       const expiration = Number((await idemRecord(first.idempotencyKey))?.expiration);
-      await waitFor('the record to expire', async () => (Date.now() / 1000 > expiration ? true : undefined), { timeoutMs: 5000, intervalMs: 100 });
+      await waitFor('the record to expire', async () => (Date.now() / 1000 > expiration ? true : undefined), {
+        timeoutMs: 5000,
+        intervalMs: 100,
+      });
       await expect(idem.applyOnce({ idempotencyKey: 'e' }, increment(`${prefix}-e`))).resolves.toMatchObject({ status: 'applied' });
       expect(await counter(`${prefix}-e`)).toBe(2);
     }, 15_000);
@@ -192,11 +203,26 @@ describe('Idempotency run-time library against DynamoDB in the emulator', () => 
       const idem = lock();
       const id = idem.idempotencyKeyOf({ idempotencyKey: 'D' });
       const abandoned = (inProgressExpiresAt: number) =>
-        ddb.send(new PutItemCommand({ TableName: idemTable, Item: marshall({ id, status: 'INPROGRESS', expiration: Math.round(Date.now() / 1000) + 3600, in_progress_expiration: inProgressExpiresAt }) }));
+        ddb.send(
+          new PutItemCommand({
+            TableName: idemTable,
+            Item: marshall({
+              id,
+              status: 'INPROGRESS',
+              expiration: Math.round(Date.now() / 1000) + 3600,
+              in_progress_expiration: inProgressExpiresAt,
+            }),
+          }),
+        );
       await abandoned(Date.now() + 60_000);
-      await expect(idem.makeIdempotent(async () => 'mine')({ idempotencyKey: 'D' }, lambdaContext())).rejects.toBeInstanceOf(IdempotencyInProgressError);
+      await expect(idem.makeIdempotent(async () => 'mine')({ idempotencyKey: 'D' }, lambdaContext())).rejects.toBeInstanceOf(
+        IdempotencyInProgressError,
+      );
       await abandoned(Date.now() - 1);
-      await expect(idem.makeIdempotent(async () => 'mine')({ idempotencyKey: 'D' }, lambdaContext())).resolves.toMatchObject({ status: 'applied', result: 'mine' });
+      await expect(idem.makeIdempotent(async () => 'mine')({ idempotencyKey: 'D' }, lambdaContext())).resolves.toMatchObject({
+        status: 'applied',
+        result: 'mine',
+      });
     });
   });
 
@@ -215,11 +241,18 @@ describe('Idempotency run-time library against DynamoDB in the emulator', () => 
       const locker = lock();
       const holding = locker.makeIdempotent(async () => held)({ idempotencyKey: 'mixed' }, lambdaContext());
       const id = locker.idempotencyKeyOf({ idempotencyKey: 'mixed' });
-      await waitFor('the lock', async () => ((await idemRecord(id))?.status === 'INPROGRESS' ? true : undefined), { timeoutMs: 5000, intervalMs: 50 });
-      await expect(transactional().applyOnce({ idempotencyKey: 'mixed' }, increment(`${prefix}-m`))).rejects.toBeInstanceOf(IdempotencyInProgressError);
+      await waitFor('the lock', async () => ((await idemRecord(id))?.status === 'INPROGRESS' ? true : undefined), {
+        timeoutMs: 5000,
+        intervalMs: 50,
+      });
+      await expect(transactional().applyOnce({ idempotencyKey: 'mixed' }, increment(`${prefix}-m`))).rejects.toBeInstanceOf(
+        IdempotencyInProgressError,
+      );
       release();
       await holding;
-      await expect(transactional().applyOnce({ idempotencyKey: 'mixed' }, increment(`${prefix}-m`))).resolves.toMatchObject({ status: 'duplicate' });
+      await expect(transactional().applyOnce({ idempotencyKey: 'mixed' }, increment(`${prefix}-m`))).resolves.toMatchObject({
+        status: 'duplicate',
+      });
       expect(await counter(`${prefix}-m`)).toBeUndefined();
     });
   });

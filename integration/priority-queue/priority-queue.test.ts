@@ -70,7 +70,10 @@ describe('PriorityQueue end to end', () => {
     stack = await deployStack('priority-queue', (s) => {
       const weightedResults = new sqs.Queue(s, 'WeightedResults', { enforceSSL: true });
       const strictResults = new sqs.Queue(s, 'StrictResults', { enforceSSL: true });
-      const weighted = new PriorityQueue(s, 'Weighted', { consumer: consumerFor(s, 'WeightedConsumer', weightedResults), batchSize: BATCH_SIZE });
+      const weighted = new PriorityQueue(s, 'Weighted', {
+        consumer: consumerFor(s, 'WeightedConsumer', weightedResults),
+        batchSize: BATCH_SIZE,
+      });
       const strict = new PriorityQueue(s, 'Strict', {
         consumer: consumerFor(s, 'StrictConsumer', strictResults),
         mode: PriorityMode.STRICT,
@@ -92,7 +95,11 @@ describe('PriorityQueue end to end', () => {
   }, 300_000);
 
   /** Sends the backlog through the producer helper; returns the ledger and the results. */
-  async function runBacklog(mode: string, configJson: string, resultsUrl: string): Promise<{ ledger: Ledger; results: Result[]; sendMs: number }> {
+  async function runBacklog(
+    mode: string,
+    configJson: string,
+    resultsUrl: string,
+  ): Promise<{ ledger: Ledger; results: Result[]; sendMs: number }> {
     const producer = new PriorityQueueProducer({ config: JSON.parse(configJson) as PriorityQueueConfig, client });
     const ledger = new Ledger();
     const entries = [];
@@ -137,7 +144,9 @@ describe('PriorityQueue end to end', () => {
   it('strict mode: processes high before normal and low, keeps the starvation guard, and loses nothing', async () => {
     const { ledger, results, sendMs } = await runBacklog('strict', stack.outputs.StrictConfig, stack.outputs.StrictResultsUrl);
     const stats = orderStats(results);
-    console.log(`priority-queue strict: sent ${TOTAL} in ${sendMs} ms; processed in ${stats.durationMs} ms; ${JSON.stringify(stats.summary)}; ${ledger.report('strict')}`);
+    console.log(
+      `priority-queue strict: sent ${TOTAL} in ${sendMs} ms; processed in ${stats.durationMs} ms; ${JSON.stringify(stats.summary)}; ${ledger.report('strict')}`,
+    );
 
     expect(ledger.problems()).toEqual([]);
     expect(ledger.totals()).toMatchObject({ sent: TOTAL, appliedOnce: TOTAL, lost: 0, appliedTwice: 0 });
@@ -158,7 +167,9 @@ describe('PriorityQueue end to end', () => {
   it('weighted mode: processes every level completely and loses nothing (order measured, not asserted in the emulator)', async () => {
     const { ledger, results, sendMs } = await runBacklog('weighted', stack.outputs.WeightedConfig, stack.outputs.WeightedResultsUrl);
     const stats = orderStats(results);
-    console.log(`priority-queue weighted: sent ${TOTAL} in ${sendMs} ms; processed in ${stats.durationMs} ms; ${JSON.stringify(stats.summary)}; ${ledger.report('weighted')}`);
+    console.log(
+      `priority-queue weighted: sent ${TOTAL} in ${sendMs} ms; processed in ${stats.durationMs} ms; ${JSON.stringify(stats.summary)}; ${ledger.report('weighted')}`,
+    );
 
     expect(ledger.problems()).toEqual([]);
     expect(ledger.totals()).toMatchObject({ sent: TOTAL, appliedOnce: TOTAL, lost: 0, appliedTwice: 0 });

@@ -103,7 +103,10 @@ export function plan(scenario: Scenario, seed: number): PlannedMessage[] {
       return payments(scenario, seed, 20, {}, ['same-batch', 'later', 'concurrent']);
     case 'crashes':
       // The process exits (or the handler throws) right after the commit, or fails before it.
-      return payments(scenario, seed, 16, { 'crash-after-commit': 2, 'throw-after-commit': 3, 'fail-before-commit': 2 }, ['same-batch', 'later']);
+      return payments(scenario, seed, 16, { 'crash-after-commit': 2, 'throw-after-commit': 3, 'fail-before-commit': 2 }, [
+        'same-batch',
+        'later',
+      ]);
     case 'poison':
       return payments(scenario, seed, 16, { malformed: 3, invalid: 3 }, ['same-batch', 'later']);
     case 'fifo': {
@@ -115,7 +118,17 @@ export function plan(scenario: Scenario, seed: number): PlannedMessage[] {
         const accountId = `fifo-s${seed}-a${i % 4}`;
         const id = `fifo-s${seed}-p${i}`;
         const amountCents = 1 + Math.floor(rnd() * 10_000);
-        return { id, scenario, seed, kind, accountId, amountCents, body: paymentBody(id, accountId, amountCents, kind, rnd), expectation: 'process', copies: copies[i] };
+        return {
+          id,
+          scenario,
+          seed,
+          kind,
+          accountId,
+          amountCents,
+          body: paymentBody(id, accountId, amountCents, kind, rnd),
+          expectation: 'process',
+          copies: copies[i],
+        };
       });
     }
     case 'lock': {
@@ -140,7 +153,9 @@ export function seeds(): number[] {
   const count = Number(process.env.LEDGER_SEEDS ?? '3');
   const first = Number(process.env.LEDGER_SEED ?? '1');
   if (!Number.isInteger(count) || count < 1 || !Number.isInteger(first)) {
-    throw new Error(`LEDGER_SEEDS must be a positive integer and LEDGER_SEED an integer (given ${process.env.LEDGER_SEEDS}, ${process.env.LEDGER_SEED})`);
+    throw new Error(
+      `LEDGER_SEEDS must be a positive integer and LEDGER_SEED an integer (given ${process.env.LEDGER_SEEDS}, ${process.env.LEDGER_SEED})`,
+    );
   }
   return Array.from({ length: count }, (_, i) => first + i);
 }

@@ -54,7 +54,8 @@ const QUEUES = {
   orders: { maxReceiveCount: 5, batchSize: 3, scenarios: ['lock'] },
 } as const;
 type QueueName = keyof typeof QUEUES;
-const queueOf = (s: Scenario): QueueName => (Object.keys(QUEUES) as QueueName[]).find((q) => (QUEUES[q].scenarios as readonly string[]).includes(s))!;
+const queueOf = (s: Scenario): QueueName =>
+  (Object.keys(QUEUES) as QueueName[]).find((q) => (QUEUES[q].scenarios as readonly string[]).includes(s))!;
 /**
  * The consumers' timeout (the queues' visibility timeout is 6 x this: the redelivery delay). 2 s
  * was too short on this shared 2-core machine: with several suites loading the emulator, batches of
@@ -116,10 +117,31 @@ describe('Reliability ledger: effectively-once under duplicates, crashes, poison
       });
       notifications.grantSendMessages(notifier);
       const queues = {
-        payments: new WorkQueue(s, 'PaymentsQueue', { consumer: payments, idempotencyTable, maxReceiveCount: QUEUES.payments.maxReceiveCount, batchSize: QUEUES.payments.batchSize }),
-        crashes: new WorkQueue(s, 'CrashesQueue', { consumer: payments, idempotencyTable, maxReceiveCount: QUEUES.crashes.maxReceiveCount, batchSize: QUEUES.crashes.batchSize }),
-        fifo: new WorkQueue(s, 'FifoQueue', { consumer: payments, idempotencyTable, fifo: true, maxReceiveCount: QUEUES.fifo.maxReceiveCount, batchSize: QUEUES.fifo.batchSize }),
-        orders: new WorkQueue(s, 'OrdersQueue', { consumer: notifier, idempotencyTable, maxReceiveCount: QUEUES.orders.maxReceiveCount, batchSize: QUEUES.orders.batchSize }),
+        payments: new WorkQueue(s, 'PaymentsQueue', {
+          consumer: payments,
+          idempotencyTable,
+          maxReceiveCount: QUEUES.payments.maxReceiveCount,
+          batchSize: QUEUES.payments.batchSize,
+        }),
+        crashes: new WorkQueue(s, 'CrashesQueue', {
+          consumer: payments,
+          idempotencyTable,
+          maxReceiveCount: QUEUES.crashes.maxReceiveCount,
+          batchSize: QUEUES.crashes.batchSize,
+        }),
+        fifo: new WorkQueue(s, 'FifoQueue', {
+          consumer: payments,
+          idempotencyTable,
+          fifo: true,
+          maxReceiveCount: QUEUES.fifo.maxReceiveCount,
+          batchSize: QUEUES.fifo.batchSize,
+        }),
+        orders: new WorkQueue(s, 'OrdersQueue', {
+          consumer: notifier,
+          idempotencyTable,
+          maxReceiveCount: QUEUES.orders.maxReceiveCount,
+          batchSize: QUEUES.orders.batchSize,
+        }),
       };
       for (const [name, q] of Object.entries(queues)) {
         new CfnOutput(s, `${name}Url`, { value: q.queue.queueUrl });
@@ -150,62 +172,86 @@ describe('Reliability ledger: effectively-once under duplicates, crashes, poison
         { sent: 0, appliedOnce: 0, inDlq: 0, lost: 0, appliedTwice: 0, unexpected: 0 },
       );
       const rows = [...totals, ['ALL', sum] as [string, LedgerTotals]].map(
-        ([name, t]) => `${name.padEnd(16)} ${[t.sent, t.appliedOnce, t.inDlq, t.lost, t.appliedTwice, t.unexpected].map((n) => String(n).padStart(8)).join('')}`,
+        ([name, t]) =>
+          `${name.padEnd(16)} ${[t.sent, t.appliedOnce, t.inDlq, t.lost, t.appliedTwice, t.unexpected].map((n) => String(n).padStart(8)).join('')}`,
       );
       const seconds = await run.then((r) => r.seconds).catch(() => NaN);
       console.log(
-        [`ledger totals (seeds ${seeds().join(', ')} in ${waves().length} wave(s); traffic settled in ${seconds} s)`, `${'scenario/seed'.padEnd(16)}${['sent', 'once', 'in DLQ', 'lost', 'twice', 'unexp.'].map((h) => h.padStart(8)).join('')}`, ...rows].join('\n'),
+        [
+          `ledger totals (seeds ${seeds().join(', ')} in ${waves().length} wave(s); traffic settled in ${seconds} s)`,
+          `${'scenario/seed'.padEnd(16)}${['sent', 'once', 'in DLQ', 'lost', 'twice', 'unexp.'].map((h) => h.padStart(8)).join('')}`,
+          ...rows,
+        ].join('\n'),
       );
     }
     await stack?.destroy();
   }, 300_000);
 
   for (const scenario of SCENARIOS) {
-    it(`${scenario}: every message applied exactly once or dead-lettered with its reason`, async () => {
-      const r = await run;
-      const { maxReceiveCount } = QUEUES[queueOf(scenario)];
-      for (const seed of seeds()) {
-        const key = `${scenario}/${seed}`;
-        const messages = r.plans.get(key)!;
-        const ledger = r.ledgers.get(key)!;
-        totals.push([key, ledger.totals()]);
-        console.log(ledger.report(key));
-        const poison = messages.filter((m) => m.expectation === 'dead-letter');
+    it(
+      `${scenario}: every message applied exactly once or dead-lettered with its reason`,
+      async () => {
+        const r = await run;
+        const { maxReceiveCount } = QUEUES[queueOf(scenario)];
+        for (const seed of seeds()) {
+          const key = `${scenario}/${seed}`;
+          const messages = r.plans.get(key)!;
+          const ledger = r.ledgers.get(key)!;
+          totals.push([key, ledger.totals()]);
+          console.log(ledger.report(key));
+          const poison = messages.filter((m) => m.expectation === 'dead-letter');
 
-        expect({ key, problems: ledger.problems() }).toEqual({ key, problems: [] });
-        expect(ledger.totals()).toEqual({ sent: messages.length, appliedOnce: messages.length - poison.length, inDlq: poison.length, lost: 0, appliedTwice: 0, unexpected: 0 });
+          expect({ key, problems: ledger.problems() }).toEqual({ key, problems: [] });
+          expect(ledger.totals()).toEqual({
+            sent: messages.length,
+            appliedOnce: messages.length - poison.length,
+            inDlq: poison.length,
+            lost: 0,
+            appliedTwice: 0,
+            unexpected: 0,
+          });
 
-        // Each poison message: in the DLQ after exactly maxReceiveCount receives (the DLQ read adds one), with its reason.
-        for (const m of poison) {
-          expect({ id: m.id, receiveCounts: r.dlqReceiveCounts.get(m.id) }).toEqual({ id: m.id, receiveCounts: [maxReceiveCount + 1] });
-          const reasons = r.reasons.get(m.id) ?? [];
-          expect({ id: m.id, reason: reasons.at(-1)?.errorName }).toEqual({ id: m.id, reason: expect.stringMatching(POISON_ERRORS) });
+          // Each poison message: in the DLQ after exactly maxReceiveCount receives (the DLQ read adds one), with its reason.
+          for (const m of poison) {
+            expect({ id: m.id, receiveCounts: r.dlqReceiveCounts.get(m.id) }).toEqual({ id: m.id, receiveCounts: [maxReceiveCount + 1] });
+            const reasons = r.reasons.get(m.id) ?? [];
+            expect({ id: m.id, reason: reasons.at(-1)?.errorName }).toEqual({ id: m.id, reason: expect.stringMatching(POISON_ERRORS) });
+          }
+
+          if (scenario === 'lock') continue;
+          // Payments: balances add up, no payment is listed twice, each account lists exactly its applied payments.
+          const applied = messages.filter((m) => m.expectation === 'process');
+          for (const accountId of new Set(applied.map((m) => m.accountId!))) {
+            const mine = applied.filter((m) => m.accountId === accountId);
+            const account = r.accounts.get(accountId);
+            expect({ accountId, ids: [...(account?.paymentIds ?? [])].sort() }).toEqual({ accountId, ids: mine.map((m) => m.id).sort() });
+            expect({ accountId, balance: account?.balanceCents }).toEqual({
+              accountId,
+              balance: mine.reduce((n, m) => n + m.amountCents!, 0),
+            });
+            // FIFO: the order of the message group is the order of application.
+            if (scenario === 'fifo') expect({ accountId, order: account?.paymentIds }).toEqual({ accountId, order: mine.map((m) => m.id) });
+          }
         }
-
-        if (scenario === 'lock') continue;
-        // Payments: balances add up, no payment is listed twice, each account lists exactly its applied payments.
-        const applied = messages.filter((m) => m.expectation === 'process');
-        for (const accountId of new Set(applied.map((m) => m.accountId!))) {
-          const mine = applied.filter((m) => m.accountId === accountId);
-          const account = r.accounts.get(accountId);
-          expect({ accountId, ids: [...(account?.paymentIds ?? [])].sort() }).toEqual({ accountId, ids: mine.map((m) => m.id).sort() });
-          expect({ accountId, balance: account?.balanceCents }).toEqual({ accountId, balance: mine.reduce((n, m) => n + m.amountCents!, 0) });
-          // FIFO: the order of the message group is the order of application.
-          if (scenario === 'fifo') expect({ accountId, order: account?.paymentIds }).toEqual({ accountId, order: mine.map((m) => m.id) });
-        }
-      }
-      // The faults really fired (a crash line before the exit, or an InjectedFaultError), else the ledger proves little.
-      // A fault fires on a message's first receive only; when that receive was lost (another message's crash fails the
-      // whole batch; on FIFO, a failure returns the rest of its group unprocessed), the message is never faulted itself.
-      // So: at least a third of the planned faults (10 seeds: 53/70, 30/50, 27/40 fired), every kind at least once.
-      const planned = seeds().flatMap((seed) => r.plans.get(`${scenario}/${seed}`)!).filter((m) => m.kind !== 'healthy' && m.expectation === 'process');
-      const fired = planned.filter((m) => r.faults.get(m.id)?.includes(m.kind));
-      if (planned.length > 0) console.log(`${scenario}: ${fired.length} of ${planned.length} planned faults fired (${[...new Set(planned.map((m) => m.kind))].map((k) => `${k} ${fired.filter((m) => m.kind === k).length}/${planned.filter((m) => m.kind === k).length}`).join(', ')})`);
-      expect(fired.length).toBeGreaterThanOrEqual(planned.length / 3);
-      expect([...new Set(fired.map((m) => m.kind))].sort()).toEqual([...new Set(planned.map((m) => m.kind))].sort());
-      if (scenario === 'duplicates') expect(r.directInvokeProblems).toEqual([]);
-      expect(r.unknownDeadLetters).toEqual([]);
-    }, waves().length * (SETTLE_TIMEOUT_MS + 240_000));
+        // The faults really fired (a crash line before the exit, or an InjectedFaultError), else the ledger proves little.
+        // A fault fires on a message's first receive only; when that receive was lost (another message's crash fails the
+        // whole batch; on FIFO, a failure returns the rest of its group unprocessed), the message is never faulted itself.
+        // So: at least a third of the planned faults (10 seeds: 53/70, 30/50, 27/40 fired), every kind at least once.
+        const planned = seeds()
+          .flatMap((seed) => r.plans.get(`${scenario}/${seed}`)!)
+          .filter((m) => m.kind !== 'healthy' && m.expectation === 'process');
+        const fired = planned.filter((m) => r.faults.get(m.id)?.includes(m.kind));
+        if (planned.length > 0)
+          console.log(
+            `${scenario}: ${fired.length} of ${planned.length} planned faults fired (${[...new Set(planned.map((m) => m.kind))].map((k) => `${k} ${fired.filter((m) => m.kind === k).length}/${planned.filter((m) => m.kind === k).length}`).join(', ')})`,
+          );
+        expect(fired.length).toBeGreaterThanOrEqual(planned.length / 3);
+        expect([...new Set(fired.map((m) => m.kind))].sort()).toEqual([...new Set(planned.map((m) => m.kind))].sort());
+        if (scenario === 'duplicates') expect(r.directInvokeProblems).toEqual([]);
+        expect(r.unknownDeadLetters).toEqual([]);
+      },
+      waves().length * (SETTLE_TIMEOUT_MS + 240_000),
+    );
   }
 });
 
@@ -279,7 +325,8 @@ async function drive(outputs: Record<string, string>, waveSeeds: number[]): Prom
   );
   const pendingLater = new Set(all.filter((m) => m.copies.includes('later')).map((m) => m.id));
   let snapshot = await scanPayments(ddb, outputs.PaymentsTable);
-  const appliedCount = (m: PlannedMessage) => (m.scenario === 'lock' ? notifications.counts.get(m.id) ?? 0 : snapshot.payments.get(m.id)?.applications ?? 0);
+  const appliedCount = (m: PlannedMessage) =>
+    m.scenario === 'lock' ? (notifications.counts.get(m.id) ?? 0) : (snapshot.payments.get(m.id)?.applications ?? 0);
   const observe = async () => {
     snapshot = await scanPayments(ddb, outputs.PaymentsTable);
     await notifications.collect();
@@ -304,10 +351,27 @@ async function drive(outputs: Record<string, string>, waveSeeds: number[]): Prom
       await observe();
       const ready = [...pendingLater].map((id) => byId.get(id)!).filter((m) => appliedCount(m) > 0);
       for (const m of ready) pendingLater.delete(m.id);
-      await Promise.all(SCENARIOS.map((s) => ready.filter((m) => m.scenario === s)).filter((l) => l.length > 0).map((l) => send(l[0].scenario, l.map((m) => entry(m, '_copy')))));
+      await Promise.all(
+        SCENARIOS.map((s) => ready.filter((m) => m.scenario === s))
+          .filter((l) => l.length > 0)
+          .map((l) =>
+            send(
+              l[0].scenario,
+              l.map((m) => entry(m, '_copy')),
+            ),
+          ),
+      );
       return pendingLater.size === 0 && [...buildLedgers().values()].every((l) => l.settled) ? true : undefined;
     },
-    { timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 2_000, describe: () => [`after ${Math.round((Date.now() - started) / 1000)} s:`, ...[...buildLedgers()].map(([k, l]) => `${l.report(k)} ${l.problems().join('; ')}`)].join('\n') },
+    {
+      timeoutMs: SETTLE_TIMEOUT_MS,
+      intervalMs: 2_000,
+      describe: () =>
+        [
+          `after ${Math.round((Date.now() - started) / 1000)} s:`,
+          ...[...buildLedgers()].map(([k, l]) => `${l.report(k)} ${l.problems().join('; ')}`),
+        ].join('\n'),
+    },
   );
   await Promise.all(invocations);
 
@@ -334,10 +398,21 @@ async function drive(outputs: Record<string, string>, waveSeeds: number[]): Prom
     'the failure reasons of every poison message in the logs',
     async () => {
       const logged = await loggedFailures([outputs.PaymentsFunction, outputs.NotifierFunction]);
-      reasons = new Map([...deadLettered].map((id) => [id, sqsIdsOf(id).flatMap((sqsId) => logged.get(sqsId) ?? []).sort((a, b) => a.receiveCount - b.receiveCount)]));
+      reasons = new Map(
+        [...deadLettered].map((id) => [
+          id,
+          sqsIdsOf(id)
+            .flatMap((sqsId) => logged.get(sqsId) ?? [])
+            .sort((a, b) => a.receiveCount - b.receiveCount),
+        ]),
+      );
       return poisonIds.every((id) => (reasons.get(id)?.length ?? 0) > 0) ? true : undefined;
     },
-    { timeoutMs: 60_000, intervalMs: 2_000, describe: () => `no reason yet for ${poisonIds.filter((id) => !(reasons.get(id)?.length ?? 0)).join(', ')}` },
+    {
+      timeoutMs: 60_000,
+      intervalMs: 2_000,
+      describe: () => `no reason yet for ${poisonIds.filter((id) => !(reasons.get(id)?.length ?? 0)).join(', ')}`,
+    },
   ).catch((error: unknown) => console.warn(String(error)));
 
   const ledgers = buildLedgers();
@@ -351,7 +426,8 @@ async function drive(outputs: Record<string, string>, waveSeeds: number[]): Prom
   const faults = await injectedFaults([outputs.PaymentsFunction, outputs.NotifierFunction]);
 
   const dlqReceiveCounts = new Map<string, number[]>();
-  for (const d of deadLetters) for (const [id, counts] of d.receiveCounts) dlqReceiveCounts.set(id, [...(dlqReceiveCounts.get(id) ?? []), ...counts]);
+  for (const d of deadLetters)
+    for (const [id, counts] of d.receiveCounts) dlqReceiveCounts.set(id, [...(dlqReceiveCounts.get(id) ?? []), ...counts]);
   return {
     plans,
     ledgers,

@@ -20,7 +20,10 @@ export interface AccountEffect {
 }
 
 /** Every payment and account item of the effects table. */
-export async function scanPayments(ddb: DynamoDBClient, tableName: string): Promise<{ payments: Map<string, PaymentEffect>; accounts: Map<string, AccountEffect> }> {
+export async function scanPayments(
+  ddb: DynamoDBClient,
+  tableName: string,
+): Promise<{ payments: Map<string, PaymentEffect>; accounts: Map<string, AccountEffect> }> {
   const payments = new Map<string, PaymentEffect>();
   const accounts = new Map<string, AccountEffect>();
   let ExclusiveStartKey: Record<string, never> | undefined;
@@ -30,7 +33,11 @@ export async function scanPayments(ddb: DynamoDBClient, tableName: string): Prom
       const item = unmarshall(raw);
       const pk = String(item.pk);
       if (pk.startsWith('payment#')) {
-        payments.set(pk.slice('payment#'.length), { applications: Number(item.applications), accountId: item.accountId, amountCents: Number(item.amountCents) });
+        payments.set(pk.slice('payment#'.length), {
+          applications: Number(item.applications),
+          accountId: item.accountId,
+          amountCents: Number(item.amountCents),
+        });
       } else if (pk.startsWith('account#')) {
         accounts.set(pk.slice('account#'.length), { balanceCents: Number(item.balanceCents), paymentIds: item.paymentIds ?? [] });
       }
@@ -70,7 +77,10 @@ export class QueueTally {
 export async function injectedFaults(functionNames: string[]): Promise<Map<string, string[]>> {
   const byId = new Map<string, string[]>();
   for (const message of await logMessages(functionNames, '"injected"')) {
-    const m = /injected (?:fault ([a-z-]+) for (?:payment|order) ([\w-]+)|crash after (commit|completion)[^}]*"(?:paymentId|orderId)":"([\w-]+)")/.exec(message);
+    const m =
+      /injected (?:fault ([a-z-]+) for (?:payment|order) ([\w-]+)|crash after (commit|completion)[^}]*"(?:paymentId|orderId)":"([\w-]+)")/.exec(
+        message,
+      );
     if (!m) continue;
     const [kind, id] = m[1] ? [m[1], m[2]] : [m[3] === 'commit' ? 'crash-after-commit' : 'crash-after-complete', m[4]];
     byId.set(id, [...(byId.get(id) ?? []), kind]);
@@ -87,7 +97,14 @@ export async function clearTable(ddb: DynamoDBClient, tableName: string, keyAttr
   let deleted = 0;
   let ExclusiveStartKey: Record<string, never> | undefined;
   do {
-    const page = await ddb.send(new ScanCommand({ TableName: tableName, ProjectionExpression: '#k', ExpressionAttributeNames: { '#k': keyAttribute }, ExclusiveStartKey }));
+    const page = await ddb.send(
+      new ScanCommand({
+        TableName: tableName,
+        ProjectionExpression: '#k',
+        ExpressionAttributeNames: { '#k': keyAttribute },
+        ExclusiveStartKey,
+      }),
+    );
     const keys = page.Items ?? [];
     for (let i = 0; i < keys.length; i += 25) {
       let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));

@@ -43,7 +43,10 @@ describe('RequestReply end to end', () => {
   beforeAll(async () => {
     requireHealthyEmulator();
     stack = await deployStack('request-reply', (s) => {
-      const responder = new KitFunction(s, 'Responder', { handler: 'request-reply/responder', functionProps: { timeout: Duration.seconds(10) } });
+      const responder = new KitFunction(s, 'Responder', {
+        handler: 'request-reply/responder',
+        functionProps: { timeout: Duration.seconds(10) },
+      });
       const rr = new RequestReply(s, 'Quotes', { responder, maxReceiveCount: 2, replyQueueIdleTimeout: Duration.minutes(5) });
       new CfnOutput(s, 'RequestQueueUrl', { value: rr.requestQueue.queueUrl });
       new CfnOutput(s, 'RequestQueueArn', { value: rr.requestQueue.queueArn });
@@ -134,7 +137,7 @@ describe('RequestReply end to end', () => {
     expect(await queueDepth(client, stack.outputs.DlqUrl)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
   }, 120_000);
 
-  it('the reaper deletes a reply queue whose requester went idle, and close() deletes a requester\'s own', async () => {
+  it("the reaper deletes a reply queue whose requester went idle, and close() deletes a requester's own", async () => {
     const idle = newRequester();
     const active = newRequester();
     const [idleUrl, activeUrl] = await Promise.all([idle.replyQueueUrl(), active.replyQueueUrl()]);
@@ -158,6 +161,8 @@ describe('RequestReply end to end', () => {
     await active.close();
     expect(await exists(activeUrl)).toBe(false);
     const left = await client.send(new ListQueuesCommand({ QueueNamePrefix: stack.outputs.ReplyQueuePrefix }));
-    console.log(`reply queues left after the reaper and close(): ${left.QueueUrls?.length ?? 0} (other tests' requesters, closed in afterAll)`);
+    console.log(
+      `reply queues left after the reaper and close(): ${left.QueueUrls?.length ?? 0} (other tests' requesters, closed in afterAll)`,
+    );
   }, 60_000);
 });

@@ -81,7 +81,7 @@ describe('SequentialConvoy end to end', () => {
     expect(stack.outputs.VisibilityTimeout).toBe('12');
   });
 
-  it('applies every entity\'s events once each, in order, while failed entities wait for their retry', async () => {
+  it("applies every entity's events once each, in order, while failed entities wait for their retry", async () => {
     // Prepare: interleaved events (e0#1, e1#1, ..., e19#1, e0#2, ...), some failing on first delivery.
     const ledger = new Ledger();
     const events: EntityEvent[] = [];
@@ -94,7 +94,12 @@ describe('SequentialConvoy end to end', () => {
         ledger.sent(event.eventId, 'process');
       }
     }
-    const producer = new ConvoyProducer<EntityEvent>({ queueUrl: stack.outputs.QueueUrl, groupBy: 'entityId', deduplicationId: 'eventId', client: sqs });
+    const producer = new ConvoyProducer<EntityEvent>({
+      queueUrl: stack.outputs.QueueUrl,
+      groupBy: 'entityId',
+      deduplicationId: 'eventId',
+      client: sqs,
+    });
 
     // Act
     const started = Date.now();
@@ -119,13 +124,18 @@ describe('SequentialConvoy end to end', () => {
     const settleMs = Date.now() - started;
 
     // Quiet period: the queue drains, and one more visibility timeout shows any late redelivery.
-    await waitFor('the convoy queue to be empty', async () => {
-      const d = await queueDepth(sqs, stack.outputs.QueueUrl);
-      return d.visible + d.inFlight + d.delayed === 0 ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 1_000 });
+    await waitFor(
+      'the convoy queue to be empty',
+      async () => {
+        const d = await queueDepth(sqs, stack.outputs.QueueUrl);
+        return d.visible + d.inFlight + d.delayed === 0 ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
     await sleep(visibilityTimeoutMs() + 1_000);
     applied = await appliedByEntity(ddb, stack.outputs.TableName);
-    for (const m of await drain(sqs, stack.outputs.DlqUrl)) ledger.inDeadLetterQueue((JSON.parse(m.Body!) as EntityEvent).eventId, 'in DLQ');
+    for (const m of await drain(sqs, stack.outputs.DlqUrl))
+      ledger.inDeadLetterQueue((JSON.parse(m.Body!) as EntityEvent).eventId, 'in DLQ');
     for (const [entityId, seqs] of applied) for (const seq of seqs) ledger.appliedEffect(`${entityId}#${seq}`);
 
     // Assess: SQS accepted every send, gave each group strictly increasing sequence numbers, and
@@ -155,7 +165,10 @@ describe('SequentialConvoy end to end', () => {
       const f = failure(e);
       if (!f) continue;
       expectedFailures[`entity-${e}#${f.seq}`] = f.deliveries;
-      expect({ entity: e, completedAfterMs: completedAt.get(`entity-${e}`)! >= f.deliveries * visibilityTimeoutMs() - 1_000 }).toEqual({ entity: e, completedAfterMs: true });
+      expect({ entity: e, completedAfterMs: completedAt.get(`entity-${e}`)! >= f.deliveries * visibilityTimeoutMs() - 1_000 }).toEqual({
+        entity: e,
+        completedAfterMs: true,
+      });
     }
     const counted: Record<string, number> = {};
     for (const f of failures) counted[f] = (counted[f] ?? 0) + 1;
@@ -178,7 +191,10 @@ async function appliedByEntity(ddb: DynamoDBClient, tableName: string): Promise<
   do {
     const res = await ddb.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start, ConsistentRead: true }));
     for (const item of res.Items ?? []) {
-      out.set(item.entityId.S!, (item.applied?.L ?? []).map((v) => Number(v.N)));
+      out.set(
+        item.entityId.S!,
+        (item.applied?.L ?? []).map((v) => Number(v.N)),
+      );
     }
     start = res.LastEvaluatedKey;
   } while (start);

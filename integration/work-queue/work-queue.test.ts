@@ -82,10 +82,14 @@ describe('WorkQueue end to end', () => {
         ledger.inDeadLetterQueue(taskId);
       }
     };
-    await waitFor('every task to be processed or dead-lettered', async () => {
-      await collect();
-      return ledger.settled ? true : undefined;
-    }, { timeoutMs: 240_000, intervalMs: 2_000, describe: () => ledger.report('work-queue') });
+    await waitFor(
+      'every task to be processed or dead-lettered',
+      async () => {
+        await collect();
+        return ledger.settled ? true : undefined;
+      },
+      { timeoutMs: 240_000, intervalMs: 2_000, describe: () => ledger.report('work-queue') },
+    );
 
     // Quiet period: two visibility timeouts with the source queue empty, so a late duplicate would show.
     await sleep(2 * Number(stack.outputs.VisibilityTimeout) * 1000 + 2_000);

@@ -154,7 +154,10 @@ export class ClaimCheck extends Construct {
       !(props.serverAccessLogs === false && props.serverAccessLogsBucket),
       'serverAccessLogsBucket cannot be used with serverAccessLogs: false',
     );
-    v.check(b.encryption !== s3.BucketEncryption.UNENCRYPTED, `bucketProps.encryption must not be UNENCRYPTED: the kit encrypts payloads at rest (given ${b.encryption})`);
+    v.check(
+      b.encryption !== s3.BucketEncryption.UNENCRYPTED,
+      `bucketProps.encryption must not be UNENCRYPTED: the kit encrypts payloads at rest (given ${b.encryption})`,
+    );
     v.check(
       !(props.encryptionKey && (b.encryptionKey || b.encryption)),
       'encryptionKey cannot be used with bucketProps.encryption or bucketProps.encryptionKey: give the encryption one way',
@@ -205,7 +208,8 @@ export class ClaimCheck extends Construct {
       });
       Validations.of(created).acknowledge({
         id: 'AwsSolutions-S1',
-        reason: 'This bucket receives the claim check bucket\'s server access logs: logging it as well would need a third bucket, or log into itself in a loop.',
+        reason:
+          "This bucket receives the claim check bucket's server access logs: logging it as well would need a third bucket, or log into itself in a loop.",
       });
       this.accessLogsBucket = created;
       logsBucket = created;

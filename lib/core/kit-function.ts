@@ -70,7 +70,8 @@ export class KitFunction extends lambda.Function {
     if ((props.functionProps?.tracing ?? lambda.Tracing.ACTIVE) === lambda.Tracing.ACTIVE && !props.functionProps?.role) {
       Validations.of(role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so the statement CDK adds for tracing uses "*".',
+        reason:
+          'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so the statement CDK adds for tracing uses "*".',
       });
     }
     if (props.synchronousOnlyReason) {

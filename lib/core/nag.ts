@@ -33,7 +33,10 @@ export function nagReference(scope: IConstruct, value: string): string {
  * for a dead-letter queue of its own.
  */
 export function acknowledgeDeadLetterQueue(queue: IConstruct, of: string): void {
-  Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is the dead-letter queue of ${of}: a DLQ needs no DLQ of its own.` });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: `This queue is the dead-letter queue of ${of}: a DLQ needs no DLQ of its own.`,
+  });
   Validations.of(queue).acknowledge({
     id: 'Serverless-SQSRedrivePolicy',
     reason: `This queue is the dead-letter queue of ${of}: a DLQ needs no redrive policy of its own.`,

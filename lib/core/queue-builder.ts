@@ -176,12 +176,9 @@ export function validateQueueInputs(v: PropsValidator, props: BuildQueueOptions)
   );
   v.check(
     !(props.requireCustomerManagedKey && q.encryption === sqs.QueueEncryption.KMS_MANAGED),
-    'queueProps.encryption must not be KMS_MANAGED here: this pattern\'s producer cannot use the AWS managed aws/sqs key; use KMS or pass encryptionKey (given KMS_MANAGED)',
+    "queueProps.encryption must not be KMS_MANAGED here: this pattern's producer cannot use the AWS managed aws/sqs key; use KMS or pass encryptionKey (given KMS_MANAGED)",
   );
-  v.check(
-    q.enforceSSL !== false,
-    'queueProps.enforceSSL must not be false: the kit denies requests that do not use TLS (given false)',
-  );
+  v.check(q.enforceSSL !== false, 'queueProps.enforceSSL must not be false: the kit denies requests that do not use TLS (given false)');
   if (props.fifo !== undefined && q.fifo !== undefined) {
     v.check(props.fifo === q.fifo, `fifo and queueProps.fifo disagree (given ${props.fifo} and ${q.fifo})`);
   }

@@ -47,9 +47,7 @@ export class PropsValidator {
     if (value === undefined || value.isUnresolved()) return this;
     const s = value.toSeconds();
     if (s < min.toSeconds() || s > max.toSeconds()) {
-      this.add(
-        `${name} must be between ${describeValue(min)} and ${describeValue(max)}${context} (given ${describeValue(value)})`,
-      );
+      this.add(`${name} must be between ${describeValue(min)} and ${describeValue(max)}${context} (given ${describeValue(value)})`);
     }
     return this;
   }

@@ -102,11 +102,17 @@ export class DeadLetterQueueRedrive extends Construct {
       );
     }
     if (deadLetterQueue && props.destinationQueue) {
-      v.check(deadLetterQueue !== props.destinationQueue, `destinationQueue must not be the dead-letter queue itself (given ${deadLetterQueue.node.path})`);
+      v.check(
+        deadLetterQueue !== props.destinationQueue,
+        `destinationQueue must not be the dead-letter queue itself (given ${deadLetterQueue.node.path})`,
+      );
       const a = deadLetterQueue.fifo;
       const b = props.destinationQueue.fifo;
       if (!isUnresolved(a) && !isUnresolved(b) && a !== b) {
-        v.check(false, `destinationQueue must be of the dead-letter queue's type: SQS moves FIFO to FIFO and standard to standard only (given a ${b ? 'FIFO' : 'standard'} queue for a ${a ? 'FIFO' : 'standard'} dead-letter queue)`);
+        v.check(
+          false,
+          `destinationQueue must be of the dead-letter queue's type: SQS moves FIFO to FIFO and standard to standard only (given a ${b ? 'FIFO' : 'standard'} queue for a ${a ? 'FIFO' : 'standard'} dead-letter queue)`,
+        );
       }
     }
     v.integerInRange('maxMessagesPerSecond', props.maxMessagesPerSecond, 1, MAX_REDRIVE_RATE);
@@ -163,7 +169,8 @@ export class DeadLetterQueueRedrive extends Construct {
       );
       Validations.of(this.rule).acknowledge({
         id: 'Serverless-EventBusDLQ',
-        reason: 'The event is a constant schedule tick carrying no data: a tick that cannot be delivered loses nothing (the messages stay in the dead-letter queue) and the next tick redrives them.',
+        reason:
+          'The event is a constant schedule tick carrying no data: a tick that cannot be delivered loses nothing (the messages stay in the dead-letter queue) and the next tick redrives them.',
       });
     }
   }

@@ -114,7 +114,8 @@ export class DelayQueue extends Construct {
 
     const v = new PropsValidator(this);
     validateQueueInputs(v, props);
-    const fifo = props.queueProps?.fifo ?? (props.existingQueue && !isUnresolved(props.existingQueue.fifo) ? props.existingQueue.fifo : false);
+    const fifo =
+      props.queueProps?.fifo ?? (props.existingQueue && !isUnresolved(props.existingQueue.fifo) ? props.existingQueue.fifo : false);
     v.check(
       fifo !== true,
       `a delay queue must be a standard queue: FIFO queues support no per-message delay, and schedules would need a message group (given a FIFO ${props.existingQueue ? 'existingQueue' : 'queueProps'})`,
@@ -150,7 +151,7 @@ export class DelayQueue extends Construct {
       queueProps: { retentionPeriod: DEAD_LETTER_RETENTION },
       ids: { queue: 'ScheduleDeadLetterQueue' },
     }).queue;
-    acknowledgeDeadLetterQueue(this.scheduleDeadLetterQueue, 'the delay queue\'s schedules');
+    acknowledgeDeadLetterQueue(this.scheduleDeadLetterQueue, "the delay queue's schedules");
 
     const stack = Stack.of(this);
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
@@ -219,7 +220,15 @@ export class DelayQueue extends Construct {
     }
     // Not a role (a user, an assumed-role principal...): add the statements to it directly.
     return this.producerStatements().reduce(
-      (all, statement) => all.combine(iam.Grant.addToPrincipal({ grantee, actions: statement.actions, resourceArns: statement.resources, conditions: statement.conditions })),
+      (all, statement) =>
+        all.combine(
+          iam.Grant.addToPrincipal({
+            grantee,
+            actions: statement.actions,
+            resourceArns: statement.resources,
+            conditions: statement.conditions,
+          }),
+        ),
       send,
     );
   }
@@ -242,7 +251,7 @@ export class DelayQueue extends Construct {
     acknowledgeWildcardResource(
       policy,
       this.scheduleArn('*'),
-      'Producers create, read and delete one-time schedules named after their message ids at run time; the resource is limited to the schedules of this construct\'s schedule group.',
+      "Producers create, read and delete one-time schedules named after their message ids at run time; the resource is limited to the schedules of this construct's schedule group.",
     );
     return policy;
   }
@@ -276,12 +285,20 @@ export class DelayQueue extends Construct {
 
   /** Messages waiting out an SQS delay (Maximum over 1 minute). Long delays are not counted: they wait in schedules. */
   public metricDelayedMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metric('ApproximateNumberOfMessagesDelayed', { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+    return this.queue.metric('ApproximateNumberOfMessagesDelayed', {
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(1),
+      ...props,
+    });
   }
 
   /** Messages available for retrieval (Maximum over 1 minute). */
   public metricVisibleMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+    return this.queue.metricApproximateNumberOfMessagesVisible({
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(1),
+      ...props,
+    });
   }
 
   /** Age of the oldest message in the queue, in seconds (Maximum over 1 minute). */
@@ -309,7 +326,6 @@ export class DelayQueue extends Construct {
     });
   }
 }
-
 
 /** The delivery delay of a queue defined in this app, when it can be read. */
 function readDeliveryDelay(queue: sqs.IQueue | undefined): Duration | undefined {

@@ -90,7 +90,8 @@ export class IdempotencyTable extends Construct {
     super(scope, id);
 
     const v = new PropsValidator(this);
-    const encryption = props.encryption ?? (props.encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.DEFAULT);
+    const encryption =
+      props.encryption ?? (props.encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.DEFAULT);
     v.check(
       props.encryptionKey === undefined || encryption === dynamodb.TableEncryption.CUSTOMER_MANAGED,
       `encryptionKey requires encryption CUSTOMER_MANAGED (given encryption ${props.encryption} and an encryptionKey)`,

@@ -222,7 +222,10 @@ export class PriorityQueue extends Construct {
     // Levels.
     v.check(names.length >= 2 && names.length <= 10, `levels must name 2 to 10 levels (given ${names.length}: ${JSON.stringify(names)})`);
     const badNames = names.filter((n) => !LEVEL_NAME.test(n));
-    v.check(badNames.length === 0, `levels must be lowercase letters, digits and hyphens, starting with a letter, up to 20 characters (given ${JSON.stringify(badNames)})`);
+    v.check(
+      badNames.length === 0,
+      `levels must be lowercase letters, digits and hyphens, starting with a letter, up to 20 characters (given ${JSON.stringify(badNames)})`,
+    );
     const duplicates = names.filter((n, i) => names.indexOf(n) !== i);
     v.check(duplicates.length === 0, `levels must be unique (given ${JSON.stringify(duplicates)} more than once)`);
     const defaultLevel = props.defaultLevel ?? (names.includes('normal') ? 'normal' : names[Math.floor((names.length - 1) / 2)]);
@@ -248,7 +251,10 @@ export class PriorityQueue extends Construct {
       }
     }
     // The batching window is reported above in strict mode.
-    validateBatching(v, props.batchSize, props.maxBatchingWindow, { smallBatches: strict, context: strict ? ' in strict mode' : ' in weighted mode' });
+    validateBatching(v, props.batchSize, props.maxBatchingWindow, {
+      smallBatches: strict,
+      context: strict ? ' in strict mode' : ' in weighted mode',
+    });
     if (!strict) {
       v.integerInRange('maxConcurrency', props.maxConcurrency, 2 * ESM_MIN_CONCURRENCY, 10_000);
       if (props.weights) {
@@ -256,7 +262,10 @@ export class PriorityQueue extends Construct {
           props.weights.length === names.length,
           `weights must give one weight per level (given ${props.weights.length} weights for ${names.length} levels)`,
         );
-        v.check(props.weights.every((w) => Number.isFinite(w) && w > 0), `weights must be positive numbers (given ${JSON.stringify(props.weights)})`);
+        v.check(
+          props.weights.every((w) => Number.isFinite(w) && w > 0),
+          `weights must be positive numbers (given ${JSON.stringify(props.weights)})`,
+        );
         v.check(
           props.weights.every((w, i) => i === 0 || w <= props.weights![i - 1]),
           `weights must not increase from a level to the next lower one (given ${JSON.stringify(props.weights)} for ${JSON.stringify(names)})`,
@@ -295,7 +304,9 @@ export class PriorityQueue extends Construct {
     // Concurrency per level (weighted mode).
     let caps: number[] = [];
     if (!strict && names.length >= 2 && !isUnresolved(total) && !isUnresolved(share)) {
-      const floors = names.map((_, i) => (i === names.length - 1 ? Math.max(ESM_MIN_CONCURRENCY, Math.ceil(total * share)) : ESM_MIN_CONCURRENCY));
+      const floors = names.map((_, i) =>
+        i === names.length - 1 ? Math.max(ESM_MIN_CONCURRENCY, Math.ceil(total * share)) : ESM_MIN_CONCURRENCY,
+      );
       const needed = floors.reduce((s, f) => s + f, 0);
       v.check(
         needed <= total,
@@ -320,7 +331,13 @@ export class PriorityQueue extends Construct {
     }
     names.forEach((name, rank) => {
       const levelScope = new Construct(this, name);
-      const built = buildQueue(levelScope, { ...props, encryptionKey, fifo: false, visibilityTimeout, deadLetterQueueOf: `priority level '${name}'` });
+      const built = buildQueue(levelScope, {
+        ...props,
+        encryptionKey,
+        fifo: false,
+        visibilityTimeout,
+        deadLetterQueueOf: `priority level '${name}'`,
+      });
       const alarms = new QueueAlarms(levelScope, 'Alarms', {
         ...props.alarms,
         queue: built.queue,
@@ -409,12 +426,20 @@ export class PriorityQueue extends Construct {
 
   /** Messages available in one level (Maximum over 1 minute). */
   public metricVisibleMessages(level: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.level(level).queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+    return this.level(level).queue.metricApproximateNumberOfMessagesVisible({
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(1),
+      ...props,
+    });
   }
 
   /** Age of the oldest message in one level, in seconds (Maximum over 1 minute): how long that level waits. */
   public metricOldestMessageAge(level: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.level(level).queue.metricApproximateAgeOfOldestMessage({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+    return this.level(level).queue.metricApproximateAgeOfOldestMessage({
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(1),
+      ...props,
+    });
   }
 
   /** Messages in one level's dead-letter queue (Maximum over 1 minute), if it has one. */

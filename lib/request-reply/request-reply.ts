@@ -194,17 +194,20 @@ export class RequestReply extends Construct {
     const accountQueues = `arn:${stack.partition}:sqs:${stack.region}:${stack.account}:*`;
     this.reaper.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:ListQueues'], resources: [accountQueues] }));
     this.reaper.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['sqs:ListQueueTags', 'sqs:GetQueueAttributes', 'sqs:DeleteQueue'], resources: [this.replyQueueArnPattern] }),
+      new iam.PolicyStatement({
+        actions: ['sqs:ListQueueTags', 'sqs:GetQueueAttributes', 'sqs:DeleteQueue'],
+        resources: [this.replyQueueArnPattern],
+      }),
     );
     acknowledgeWildcardResource(
       this.reaper.role!,
       accountQueues,
-      'sqs:ListQueues is authorised on the account\'s queue wildcard only (arn:...:sqs:<region>:<account>:*); the reaper lists with a name prefix and acts on <prefix>* queues only.',
+      "sqs:ListQueues is authorised on the account's queue wildcard only (arn:...:sqs:<region>:<account>:*); the reaper lists with a name prefix and acts on <prefix>* queues only.",
     );
     acknowledgeWildcardResource(
       this.reaper.role!,
       this.replyQueueArnPattern,
-      'Reply queues are created at run time, one per requester instance, under this construct\'s own name prefix: their names are not known at synth time.',
+      "Reply queues are created at run time, one per requester instance, under this construct's own name prefix: their names are not known at synth time.",
     );
 
     const minutes = Math.max(1, Math.floor(this.replyQueueIdleTimeout.toMinutes({ integral: false }) / 4));

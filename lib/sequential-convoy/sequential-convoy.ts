@@ -158,14 +158,17 @@ export class SequentialConvoy extends Construct {
     const queueProps: sqs.QueueProps | undefined =
       props.existingQueue && !q
         ? undefined
-      : {
-          contentBasedDeduplication: props.contentBasedDeduplication ?? true,
-          ...(props.highThroughput
-            ? { deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP, fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID }
-            : {}),
-          ...q,
-          fifo: true,
-        };
+        : {
+            contentBasedDeduplication: props.contentBasedDeduplication ?? true,
+            ...(props.highThroughput
+              ? {
+                  deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+                  fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+                }
+              : {}),
+            ...q,
+            fifo: true,
+          };
 
     const workQueueProps: WorkQueueProps = {
       existingQueue: props.existingQueue,
@@ -227,4 +230,3 @@ export class SequentialConvoy extends Construct {
     return this.workQueue.metricDeadLetterMessages(props);
   }
 }
-

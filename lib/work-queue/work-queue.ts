@@ -133,7 +133,7 @@ export class WorkQueue extends Construct {
     this.deadLetterQueue = built.deadLetterQueue;
     this.encryptionKey = built.encryptionKey;
     this.maxReceiveCount = built.maxReceiveCount;
-    this.visibilityTimeout = built.created ? visibilityTimeout ?? Duration.seconds(30) : undefined;
+    this.visibilityTimeout = built.created ? (visibilityTimeout ?? Duration.seconds(30)) : undefined;
 
     this.eventSourceMapping = mapQueueToConsumer(this, {
       queue: this.queue,
@@ -171,12 +171,20 @@ export class WorkQueue extends Construct {
 
   /** Messages available for retrieval (Maximum over 1 minute). */
   public metricVisibleMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+    return this.queue.metricApproximateNumberOfMessagesVisible({
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(1),
+      ...props,
+    });
   }
 
   /** Messages received and not yet deleted: work in progress (Maximum over 1 minute). */
   public metricInFlightMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+    return this.queue.metricApproximateNumberOfMessagesNotVisible({
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(1),
+      ...props,
+    });
   }
 
   /** Age of the oldest message in the queue, in seconds (Maximum over 1 minute). */
@@ -186,7 +194,11 @@ export class WorkQueue extends Construct {
 
   /** Messages in the dead-letter queue (Maximum over 1 minute), if there is one. */
   public metricDeadLetterMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric | undefined {
-    return this.deadLetterQueue?.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+    return this.deadLetterQueue?.metricApproximateNumberOfMessagesVisible({
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period: Duration.minutes(1),
+      ...props,
+    });
   }
 }
 

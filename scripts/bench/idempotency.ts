@@ -64,7 +64,8 @@ function instrumentedClient(config: DynamoDBClientConfig, current: () => Tally):
       else if (operation === 'GetItem') tally.modelRcu += input.ConsistentRead ? 1 : 0.5;
       try {
         const result = await next(args);
-        const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> }).ConsumedCapacity;
+        const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> })
+          .ConsumedCapacity;
         const list = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
         if (list.length === 0) tally.unreported += 1;
         for (const c of list) tally.reportedCapacity += c.CapacityUnits ?? 0;
@@ -120,7 +121,9 @@ export async function main(): Promise<void> {
   );
   await waitUntilTableExists({ client: admin, maxWaitTime: 60 }, { TableName: idemTable });
   await waitUntilTableExists({ client: admin, maxWaitTime: 60 }, { TableName: effectsTable });
-  await admin.send(new UpdateTimeToLiveCommand({ TableName: idemTable, TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } }));
+  await admin.send(
+    new UpdateTimeToLiveCommand({ TableName: idemTable, TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } }),
+  );
 
   try {
     const effectUpdate = (variant: string, messageId: string) => ({
@@ -147,7 +150,9 @@ export async function main(): Promise<void> {
       const once = makeIdempotent(
         async (event: { messageId: string; failAfterEffect: boolean }) => {
           const u = effectUpdate(name, event.messageId);
-          await client.send(new UpdateItemCommand({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) }));
+          await client.send(
+            new UpdateItemCommand({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) }),
+          );
           if (event.failAfterEffect) throw failure();
           return { ok: true };
         },
@@ -159,11 +164,18 @@ export async function main(): Promise<void> {
       name,
       async process(messageId, failAfterEffect) {
         const u = effectUpdate(name, messageId);
-        await client.send(new UpdateItemCommand({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) }));
+        await client.send(
+          new UpdateItemCommand({ ...u, Key: marshall(u.Key), ExpressionAttributeValues: marshall(u.ExpressionAttributeValues) }),
+        );
         if (failAfterEffect) throw failure();
       },
     });
-    const variants = [transactional('a-transactional', false), transactional('a+-local-cache', true), powertools('b-powertools'), plain('c-baseline')];
+    const variants = [
+      transactional('a-transactional', false),
+      transactional('a+-local-cache', true),
+      powertools('b-powertools'),
+      plain('c-baseline'),
+    ];
 
     const results = new Map<string, Map<Path, Tally>>();
     const applications = async (variant: string, prefix: string): Promise<number[]> => {
@@ -209,8 +221,11 @@ export async function main(): Promise<void> {
     printReport(results, applied, messages, endpoint);
     // Sanity for readers of the figures: the middleware saw what the library sent.
     const a = results.get('a-transactional')!.get('happy')!;
-    if (a.requests / messages > 1) throw new Error(`transactional mode sent ${a.requests / messages} requests per message on the happy path (goal: at most 1)`);
-    const read = await admin.send(new GetItemCommand({ TableName: effectsTable, Key: marshall({ pk: 'a-transactional#m0' }), ConsistentRead: true }));
+    if (a.requests / messages > 1)
+      throw new Error(`transactional mode sent ${a.requests / messages} requests per message on the happy path (goal: at most 1)`);
+    const read = await admin.send(
+      new GetItemCommand({ TableName: effectsTable, Key: marshall({ pk: 'a-transactional#m0' }), ConsistentRead: true }),
+    );
     if (Number(unmarshall(read.Item ?? {}).applications) !== 1) throw new Error('transactional mode did not apply m0 exactly once');
   } finally {
     await admin.send(new DeleteTableCommand({ TableName: idemTable })).catch(() => undefined);
@@ -238,21 +253,31 @@ function describeApplications(counts: number[], messages: number): string {
   return `${once}/${messages} once${twice ? `, ${twice} twice` : ''}`;
 }
 
-function printReport(results: Map<string, Map<Path, Tally>>, applied: Map<string, Record<Path, string>>, messages: number, endpoint: string): void {
+function printReport(
+  results: Map<string, Map<Path, Tally>>,
+  applied: Map<string, Record<Path, string>>,
+  messages: number,
+  endpoint: string,
+): void {
   const f = (n: number, d = 2) => n.toFixed(d);
   const base = results.get('c-baseline')!;
   const lines: string[] = [];
   lines.push(`Idempotency bench: ${messages} messages per path, one variant after the other, against ${endpoint} (DynamoDB: moto)`);
   for (const path of ['happy', 'duplicate', 'error-after-effect'] as Path[]) {
     lines.push('');
-    lines.push(`${path} path${path === 'duplicate' ? ' (the same messages again)' : path === 'error-after-effect' ? ' (effect written, handler fails, message retried; per message, both attempts)' : ' (new messages)'}`);
+    lines.push(
+      `${path} path${path === 'duplicate' ? ' (the same messages again)' : path === 'error-after-effect' ? ' (effect written, handler fails, message retried; per message, both attempts)' : ' (new messages)'}`,
+    );
     lines.push(
       `  ${'variant'.padEnd(17)}${'req/msg'.padStart(9)}${'x (c)'.padStart(7)}${'WCU/msg*'.padStart(10)}${'x (c)'.padStart(7)}${'RCU/msg*'.padStart(10)}${'moto CU/msg'.padStart(20)}${'ms/msg'.padStart(8)}  ${'effect applied'.padEnd(22)}  requests per message by operation`,
     );
     const b = base.get(path)!;
     for (const [name, byPath] of results) {
       const t = byPath.get(path)!;
-      const ops = Object.entries(t.byOperation).map(([op, n]) => `${op} ${f(n / messages, 1)}`).join(', ') || '-';
+      const ops =
+        Object.entries(t.byOperation)
+          .map(([op, n]) => `${op} ${f(n / messages, 1)}`)
+          .join(', ') || '-';
       const moto = `${f(t.reportedCapacity / messages)}${t.unreported ? ` (${t.unreported} n/r)` : ''}`;
       lines.push(
         `  ${name.padEnd(17)}${f(t.requests / messages).padStart(9)}${f(b.requests ? t.requests / b.requests : 0).padStart(7)}${f(t.modelWcu / messages).padStart(10)}${f(b.modelWcu ? t.modelWcu / b.modelWcu : 0).padStart(7)}${f(t.modelRcu / messages).padStart(10)}${moto.padStart(20)}${f(t.ms / messages, 1).padStart(8)}  ${applied.get(name)![path].padEnd(22)}  ${ops}`,
@@ -260,11 +285,19 @@ function printReport(results: Map<string, Map<Path, Tally>>, applied: Map<string
     }
   }
   lines.push('');
-  lines.push('* WCU/RCU: what AWS documents for items under 1 KB: 1 WCU per PutItem/UpdateItem/DeleteItem (a failed condition is charged too),');
-  lines.push('  2 WCU per TransactWriteItems item, 1 RCU per strongly consistent GetItem. A cancelled transaction (the duplicate path of (a)) is');
+  lines.push(
+    '* WCU/RCU: what AWS documents for items under 1 KB: 1 WCU per PutItem/UpdateItem/DeleteItem (a failed condition is charged too),',
+  );
+  lines.push(
+    '  2 WCU per TransactWriteItems item, 1 RCU per strongly consistent GetItem. A cancelled transaction (the duplicate path of (a)) is',
+  );
   lines.push('  counted like a committed one: an upper bound, AWS does not document its charge.');
-  lines.push('  moto CU: ConsumedCapacity as the emulator returns it. moto answers constants, not sizes: PutItem and DeleteItem 1.0, GetItem and');
-  lines.push('  UpdateItem 0.5, TransactWriteItems an empty list, failed requests nothing ("n/r": requests with no capacity reported). Not AWS figures.');
+  lines.push(
+    '  moto CU: ConsumedCapacity as the emulator returns it. moto answers constants, not sizes: PutItem and DeleteItem 1.0, GetItem and',
+  );
+  lines.push(
+    '  UpdateItem 0.5, TransactWriteItems an empty list, failed requests nothing ("n/r": requests with no capacity reported). Not AWS figures.',
+  );
   lines.push('  ms/msg: sequential latency in the emulator on this machine, not an AWS figure. moto deep-copies every table a transaction');
   lines.push('  touches (to roll back; moto/dynamodb/models/__init__.py transact_write_items), so (a) slows down as the tables grow here.');
   console.log(lines.join('\n'));

@@ -34,9 +34,14 @@ describe('lint: the wall between synth-time and run-time code', () => {
   });
 
   it('accepts each world importing its own packages', async () => {
-    expect(await messagesFor('lib/core/wall-probe.ts', "import * as lambda from 'aws-cdk-lib/aws-lambda';\nexport const l = lambda;\n")).toEqual([]);
     expect(
-      await messagesFor('lambda/work-queue/wall-probe.ts', "import { SQSClient } from '@aws-sdk/client-sqs';\nexport const c = SQSClient;\n"),
+      await messagesFor('lib/core/wall-probe.ts', "import * as lambda from 'aws-cdk-lib/aws-lambda';\nexport const l = lambda;\n"),
+    ).toEqual([]);
+    expect(
+      await messagesFor(
+        'lambda/work-queue/wall-probe.ts',
+        "import { SQSClient } from '@aws-sdk/client-sqs';\nexport const c = SQSClient;\n",
+      ),
     ).toEqual([]);
   });
 });

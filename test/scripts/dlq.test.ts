@@ -10,7 +10,12 @@ function setup(n = 3) {
   const out: string[] = [];
   const err: string[] = [];
   const progress: string[] = [];
-  const io = { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l), progress: (l: string) => void progress.push(l), tty: false };
+  const io = {
+    out: (l: string) => void out.push(l),
+    err: (l: string) => void err.push(l),
+    progress: (l: string) => void progress.push(l),
+    tty: false,
+  };
   const run = (...args: string[]) => main(args, io, sqs.client);
   return { sqs, dlq, source, out, err, progress, io, run };
 }
@@ -49,7 +54,9 @@ describe('Script: dlq', () => {
     it('rejects a bad --max or --reasons', async () => {
       const { run } = setup();
       await expect(run('peek', '--queue', 'orders-dlq', '--max', '0')).rejects.toThrow(/--max must be a positive integer \(given 0\)/);
-      await expect(run('peek', '--queue', 'orders-dlq', '--reasons', 'bucket')).rejects.toThrow(/--reasons must look like s3:\/\/<bucket>\/<prefix>/);
+      await expect(run('peek', '--queue', 'orders-dlq', '--reasons', 'bucket')).rejects.toThrow(
+        /--reasons must look like s3:\/\/<bucket>\/<prefix>/,
+      );
     });
   });
 
@@ -58,15 +65,22 @@ describe('Script: dlq', () => {
       const { run, out, sqs } = setup();
       expect(await run('redrive', '--queue', 'orders-dlq', '--rate', '5', '--detach')).toBe(0);
       expect(out).toEqual(['orders-dlq: redrive started (3 messages, to their source queues, at most 5 msg/s)']);
-      expect(sqs.moveTasks).toEqual([expect.objectContaining({ Status: 'RUNNING', MaxNumberOfMessagesPerSecond: 5, DestinationArn: undefined })]);
+      expect(sqs.moveTasks).toEqual([
+        expect.objectContaining({ Status: 'RUNNING', MaxNumberOfMessagesPerSecond: 5, DestinationArn: undefined }),
+      ]);
     });
 
     it('follows the redrive with a progress line until it completes', async () => {
       const { out, progress, sqs } = setup();
-      const io = { out: (l: string) => void out.push(l), err: () => undefined, tty: false, progress: (l: string) => {
-        progress.push(l);
-        Object.assign(sqs.moveTasks[0], { Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 3, TaskHandle: undefined });
-      } };
+      const io = {
+        out: (l: string) => void out.push(l),
+        err: () => undefined,
+        tty: false,
+        progress: (l: string) => {
+          progress.push(l);
+          Object.assign(sqs.moveTasks[0], { Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 3, TaskHandle: undefined });
+        },
+      };
       expect(await main(['redrive', '--queue', 'orders-dlq', '--to', 'orders'], io, sqs.client)).toBe(0);
       expect(progress[0]).toMatch(/^\[-{24}\] 0\/3 moved to orders {2}RUNNING/);
       expect(progress.at(-1)).toMatch(/^\[#{24}\] 3\/3 moved to orders {2}COMPLETED/);
@@ -75,9 +89,14 @@ describe('Script: dlq', () => {
 
     it('fails with RedriveFailedError when the task fails', async () => {
       const { out, sqs } = setup();
-      const io = { out: (l: string) => void out.push(l), err: () => undefined, tty: false, progress: () => {
-        Object.assign(sqs.moveTasks[0], { Status: 'FAILED', FailureReason: 'AccessDenied', TaskHandle: undefined });
-      } };
+      const io = {
+        out: (l: string) => void out.push(l),
+        err: () => undefined,
+        tty: false,
+        progress: () => {
+          Object.assign(sqs.moveTasks[0], { Status: 'FAILED', FailureReason: 'AccessDenied', TaskHandle: undefined });
+        },
+      };
       await expect(main(['redrive', '--queue', 'orders-dlq'], io, sqs.client)).rejects.toBeInstanceOf(RedriveFailedError);
     });
 
@@ -141,8 +160,20 @@ describe('Script: dlq', () => {
 
   it('formats progress with a bar, counts, destination, status and rate', () => {
     const startedAt = new Date(1_000_000);
-    const line = progressLine({ status: 'RUNNING', sourceArn: 'arn:aws:sqs:us-east-1:1:dlq', moved: 5, toMove: 10, startedAt, destinationArn: 'arn:aws:sqs:us-east-1:1:retry' }, 1_010_000);
+    const line = progressLine(
+      {
+        status: 'RUNNING',
+        sourceArn: 'arn:aws:sqs:us-east-1:1:dlq',
+        moved: 5,
+        toMove: 10,
+        startedAt,
+        destinationArn: 'arn:aws:sqs:us-east-1:1:retry',
+      },
+      1_010_000,
+    );
     expect(line).toBe('[############------------]  5/10 moved to retry  RUNNING 0.5 msg/s');
-    expect(progressLine({ status: 'FAILED', sourceArn: 'x', moved: 0, toMove: 2, failureReason: 'AccessDenied' })).toBe('[------------------------] 0/2 moved to source queues  FAILED  AccessDenied');
+    expect(progressLine({ status: 'FAILED', sourceArn: 'x', moved: 0, toMove: 2, failureReason: 'AccessDenied' })).toBe(
+      '[------------------------] 0/2 moved to source queues  FAILED  AccessDenied',
+    );
   });
 });

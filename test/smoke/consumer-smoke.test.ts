@@ -52,7 +52,15 @@ describe('consumer smoke test (npm pack → fresh CDK app)', () => {
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'smoke-app', private: true, version: '0.0.0' }));
     run(
       npm,
-      ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball, `aws-cdk-lib@${ourVersion('aws-cdk-lib')}`, `constructs@${ourVersion('constructs')}`],
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--ignore-scripts',
+        tarball,
+        `aws-cdk-lib@${ourVersion('aws-cdk-lib')}`,
+        `constructs@${ourVersion('constructs')}`,
+      ],
       app,
     );
     fs.writeFileSync(path.join(app, 'app.ts'), APP_TS);
@@ -60,7 +68,15 @@ describe('consumer smoke test (npm pack → fresh CDK app)', () => {
       path.join(app, 'tsconfig.json'),
       // skipLibCheck off, so the kit's declaration files are checked as a user's compiler sees them.
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'commonjs', lib: ['ES2022', 'ESNext.Disposable'], strict: true, esModuleInterop: true, skipLibCheck: false, types: [] },
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'commonjs',
+          lib: ['ES2022', 'ESNext.Disposable'],
+          strict: true,
+          esModuleInterop: true,
+          skipLibCheck: false,
+          types: [],
+        },
       }),
     );
   }, 300_000);
@@ -71,7 +87,17 @@ describe('consumer smoke test (npm pack → fresh CDK app)', () => {
 
   it('ships compiled code, declarations and handler bundles, and no sources or tests', () => {
     const files: string[] = JSON.parse(fs.readFileSync(path.join(dir, 'files.json'), 'utf8'));
-    expect(files).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lambda/work-queue/consumer/index.js', 'dist/lambda/runtime/batch/index.js', 'dist/lambda/runtime/batch/index.d.ts', 'package.json', 'README.md']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/lib/index.js',
+        'dist/lib/index.d.ts',
+        'dist/lambda/work-queue/consumer/index.js',
+        'dist/lambda/runtime/batch/index.js',
+        'dist/lambda/runtime/batch/index.d.ts',
+        'package.json',
+        'README.md',
+      ]),
+    );
     expect(files.filter((f) => /(^|\/)(test|integration|scripts)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
   });
 

@@ -30,7 +30,9 @@ function idOf(payload: string): string | undefined {
 /** SHA-256 of the payload's canonical JSON (what survives a re-serialization), if it is JSON. */
 function jsonSha256(payload: string): string | undefined {
   try {
-    return createHash('sha256').update(JSON.stringify(JSON.parse(payload))).digest('hex');
+    return createHash('sha256')
+      .update(JSON.stringify(JSON.parse(payload)))
+      .digest('hex');
   } catch {
     return undefined;
   }

@@ -34,13 +34,19 @@ async function processTask(record: SQSRecord): Promise<void> {
     throw new UnsupportedTaskError(`message ${record.messageId}: taskId and kind must be strings`);
   }
   if (!supported.includes(task.kind)) {
-    throw new UnsupportedTaskError(`task ${task.taskId}: kind '${task.kind}' is not supported by this version (supported: ${supported.join(', ')})`);
+    throw new UnsupportedTaskError(
+      `task ${task.taskId}: kind '${task.kind}' is not supported by this version (supported: ${supported.join(', ')})`,
+    );
   }
   if (resultsQueueUrl) {
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: resultsQueueUrl,
-        MessageBody: JSON.stringify({ taskId: task.taskId, messageId: record.messageId, receiveCount: Number(record.attributes.ApproximateReceiveCount) }),
+        MessageBody: JSON.stringify({
+          taskId: task.taskId,
+          messageId: record.messageId,
+          receiveCount: Number(record.attributes.ApproximateReceiveCount),
+        }),
       }),
     );
   }

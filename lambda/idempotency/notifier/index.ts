@@ -57,7 +57,10 @@ const idempotency = new LockIdempotency({ keySelector: 'powertools_json(body).or
 function readOrderEvent(record: SQSRecord): OrderEvent {
   const parsed = OrderEventSchema.safeParse(parseJsonBody(record));
   if (!parsed.success) {
-    throw new InvalidOrderEventError(record.messageId, parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+    throw new InvalidOrderEventError(
+      record.messageId,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '),
+    );
   }
   return parsed.data;
 }

@@ -57,7 +57,10 @@ const idempotency = new TransactionalIdempotency();
 function readPayment(record: SQSRecord): Payment {
   const parsed = PaymentSchema.safeParse(parseJsonBody(record));
   if (!parsed.success) {
-    throw new InvalidPaymentError(record.messageId, parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+    throw new InvalidPaymentError(
+      record.messageId,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '),
+    );
   }
   return parsed.data;
 }

@@ -1,9 +1,4 @@
-import {
-  BatchProcessor,
-  EventType,
-  SqsFifoPartialProcessorAsync,
-  processPartialResponse,
-} from '@aws-lambda-powertools/batch';
+import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type RuntimeLogger, resolveLogger } from '../internal/logger';
 import { MalformedMessageError } from './errors';
@@ -78,8 +73,7 @@ export interface SqsBatchOptions {
 /** Handles one SQS record. Throw (or reject) to report it as failed. */
 export type SqsRecordHandler = (record: SQSRecord, context?: Context) => Promise<unknown> | unknown;
 
-const isFifoEvent = (event: SQSEvent): boolean =>
-  event.Records.length > 0 && (event.Records[0].eventSourceARN?.endsWith('.fifo') ?? false);
+const isFifoEvent = (event: SQSEvent): boolean => event.Records.length > 0 && (event.Records[0].eventSourceARN?.endsWith('.fifo') ?? false);
 
 /** How many times SQS has delivered `record`, this delivery included (`ApproximateReceiveCount`, else 1). */
 export function receiveCountOf(record: SQSRecord): number {

@@ -61,7 +61,9 @@ function readThreshold(given: number | undefined): number {
   const fromEnv = process.env.CLAIM_CHECK_THRESHOLD_BYTES;
   const value = given ?? (fromEnv ? Number(fromEnv) : DEFAULT_THRESHOLD_BYTES);
   if (!Number.isInteger(value) || value < 1 || value > MAX_THRESHOLD_BYTES) {
-    throw new ClaimCheckConfigurationError(`thresholdBytes must be an integer between 1 and ${MAX_THRESHOLD_BYTES} (given ${given ?? fromEnv})`);
+    throw new ClaimCheckConfigurationError(
+      `thresholdBytes must be an integer between 1 and ${MAX_THRESHOLD_BYTES} (given ${given ?? fromEnv})`,
+    );
   }
   return value;
 }

@@ -33,7 +33,8 @@ export function encodeClaim(ref: ClaimReference): string {
 }
 
 /** Whether `value` is a plain JSON object (not null, not an array). */
-export const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The claim in an already parsed value (an EventBridge `detail`), or undefined when it is not one. */
 export function claimFromValue(value: unknown): ClaimReference | undefined {

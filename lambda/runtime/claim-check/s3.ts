@@ -71,7 +71,7 @@ export class S3ClaimCheck extends BaseClaimCheck {
     const bucketName = options.bucketName ?? process.env.CLAIM_CHECK_BUCKET_NAME;
     if (!bucketName) {
       throw new ClaimCheckConfigurationError(
-        'S3ClaimCheck needs a bucket: pass bucketName, or set CLAIM_CHECK_BUCKET_NAME (the ClaimCheck construct\'s `environment`)',
+        "S3ClaimCheck needs a bucket: pass bucketName, or set CLAIM_CHECK_BUCKET_NAME (the ClaimCheck construct's `environment`)",
       );
     }
     this.bucketName = bucketName;

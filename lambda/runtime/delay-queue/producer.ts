@@ -148,7 +148,9 @@ export class DelayQueueProducer {
     this.config = checkDelayQueueConfig(options.config);
     this.maxSqsDelaySeconds = options.maxSqsDelaySeconds ?? SQS_MAX_DELAY_SECONDS;
     if (!(this.maxSqsDelaySeconds >= 0 && this.maxSqsDelaySeconds <= SQS_MAX_DELAY_SECONDS)) {
-      throw new DelayQueueConfigError(`maxSqsDelaySeconds must be between 0 and ${SQS_MAX_DELAY_SECONDS} (given ${this.maxSqsDelaySeconds})`);
+      throw new DelayQueueConfigError(
+        `maxSqsDelaySeconds must be between 0 and ${SQS_MAX_DELAY_SECONDS} (given ${this.maxSqsDelaySeconds})`,
+      );
     }
     this.now = options.now ?? (() => new Date());
     this.sqsClient = options.sqs;

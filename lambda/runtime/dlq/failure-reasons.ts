@@ -85,9 +85,10 @@ export abstract class FailureReasonStore {
 
   /** Records a failure reason; a later one for the same message replaces it. */
   public async record(reason: FailureReason): Promise<void> {
-    const message = reason.errorMessage.length > this.maxErrorMessageLength
-      ? `${reason.errorMessage.slice(0, this.maxErrorMessageLength)}…`
-      : reason.errorMessage;
+    const message =
+      reason.errorMessage.length > this.maxErrorMessageLength
+        ? `${reason.errorMessage.slice(0, this.maxErrorMessageLength)}…`
+        : reason.errorMessage;
     await this._put({ ...reason, errorMessage: message });
   }
 
@@ -155,7 +156,9 @@ export class S3FailureReasonStore extends FailureReasonStore {
   public static fromEnvironment(options: Omit<S3FailureReasonStoreOptions, 'bucketName' | 'prefix'> = {}): S3FailureReasonStore {
     const bucketName = process.env[FAILURE_REASON_BUCKET_ENV];
     if (!bucketName) {
-      throw new Error(`${FAILURE_REASON_BUCKET_ENV} is not set: give the function a failure-reason store (FailureReasonStore.addRecorder) or pass bucketName`);
+      throw new Error(
+        `${FAILURE_REASON_BUCKET_ENV} is not set: give the function a failure-reason store (FailureReasonStore.addRecorder) or pass bucketName`,
+      );
     }
     return new S3FailureReasonStore({ ...options, bucketName, prefix: process.env[FAILURE_REASON_PREFIX_ENV] || undefined });
   }

@@ -63,7 +63,9 @@ export async function describeQueue(client: SQSClient, queue: string): Promise<Q
   const a = res.Attributes ?? {};
   const arn = a.QueueArn!;
   const name = arn.split(':').pop()!;
-  const policy = a.RedrivePolicy ? (JSON.parse(a.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number | string }) : undefined;
+  const policy = a.RedrivePolicy
+    ? (JSON.parse(a.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number | string })
+    : undefined;
   return {
     url,
     arn,
@@ -71,7 +73,9 @@ export async function describeQueue(client: SQSClient, queue: string): Promise<Q
     fifo: name.endsWith('.fifo'),
     visible: Number(a.ApproximateNumberOfMessages ?? 0),
     inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
-    redrivePolicy: policy ? { deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount: Number(policy.maxReceiveCount) } : undefined,
+    redrivePolicy: policy
+      ? { deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount: Number(policy.maxReceiveCount) }
+      : undefined,
   };
 }
 
@@ -221,7 +225,11 @@ export interface WaitForRedriveOptions {
  * CANCELLED or FAILED (read `failureReason`). Stops early, returning the latest status read, when
  * `signal` aborts or `timeoutMs` passes.
  */
-export async function waitForRedrive(client: SQSClient, deadLetterQueueArn: string, options: WaitForRedriveOptions = {}): Promise<RedriveTask | undefined> {
+export async function waitForRedrive(
+  client: SQSClient,
+  deadLetterQueueArn: string,
+  options: WaitForRedriveOptions = {},
+): Promise<RedriveTask | undefined> {
   const deadline = options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : Infinity;
   let last: RedriveTask | undefined;
   for (;;) {
@@ -431,12 +439,20 @@ export async function purgeDeadLetterQueue(client: SQSClient, queue: QueueInfo, 
     for (let i = 0; i < toDelete.length; i += 10) {
       const batch = toDelete.slice(i, i + 10);
       const res = await client.send(
-        new DeleteMessageBatchCommand({ QueueUrl: queue.url, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: queue.url,
+          Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
+        }),
       );
-      if (res.Failed?.length) throw new DeadLetterQueueError(`could not delete ${res.Failed.length} messages: ${JSON.stringify(res.Failed)}`);
+      if (res.Failed?.length)
+        throw new DeadLetterQueueError(`could not delete ${res.Failed.length} messages: ${JSON.stringify(res.Failed)}`);
     }
   } finally {
-    await release(client, queue.url, held.filter((m) => !wanted.has(m.MessageId!)));
+    await release(
+      client,
+      queue.url,
+      held.filter((m) => !wanted.has(m.MessageId!)),
+    );
   }
   const found = new Set(toDelete.map((m) => m.MessageId!));
   return { deleted: found.size, notFound: [...wanted].filter((id) => !found.has(id)) };
@@ -446,7 +462,10 @@ export async function purgeDeadLetterQueue(client: SQSClient, queue: QueueInfo, 
  * Where the failure reasons of a dead-letter queue are recorded, from its
  * {@link FAILURE_REASONS_TAG} tag (set by the `FailureReasonStore` construct), or `undefined`.
  */
-export async function failureReasonLocation(client: SQSClient, queueUrl: string): Promise<{ bucketName: string; prefix: string } | undefined> {
+export async function failureReasonLocation(
+  client: SQSClient,
+  queueUrl: string,
+): Promise<{ bucketName: string; prefix: string } | undefined> {
   const res = await client.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }));
   const value = res.Tags?.[FAILURE_REASONS_TAG];
   const m = value ? /^s3:\/\/([^/]+)\/(.*)$/.exec(value) : null;

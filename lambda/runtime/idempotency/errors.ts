@@ -57,10 +57,7 @@ export class IdempotencyPayloadMismatchError extends IdempotencyError {
   /** Hash of this message's payload. */
   public readonly payloadHash?: string;
 
-  constructor(
-    idempotencyKey: string | undefined,
-    options: { cause?: unknown; storedPayloadHash?: string; payloadHash?: string } = {},
-  ) {
+  constructor(idempotencyKey: string | undefined, options: { cause?: unknown; storedPayloadHash?: string; payloadHash?: string } = {}) {
     super(`payload does not match the payload stored for idempotency key ${idempotencyKey ?? '(unknown)'}`, {
       cause: options.cause,
       idempotencyKey,

@@ -121,7 +121,11 @@ export function select(selector: Selector, record: unknown): unknown {
   try {
     return typeof selector === 'string' ? search(selector, record as Obj, jmesPathOptions) : selector(record);
   } catch (cause) {
-    throw new IdempotencyKeyError(name, `selector ${name} failed on the message: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new IdempotencyKeyError(
+      name,
+      `selector ${name} failed on the message: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
 }
 
@@ -160,7 +164,9 @@ export function deepSort(value: unknown): unknown {
  * record ids.
  */
 export function hashValue(value: unknown, hashFunction: string): string {
-  return createHash(hashFunction).update(JSON.stringify(deepSort(value)) ?? 'null').digest('base64');
+  return createHash(hashFunction)
+    .update(JSON.stringify(deepSort(value)) ?? 'null')
+    .digest('base64');
 }
 
 /** The record id of a key: `<keyPrefix>#<hash>` (Powertools' layout). */

@@ -122,7 +122,9 @@ function toLowLevel(item: EffectItem, index: number): LowLevelTransactWriteItem 
   }
   const op = ops[0] as 'ConditionCheck' | 'Update' | 'Delete';
   const { Key, ExpressionAttributeValues, ...rest } = item[op]!;
-  return { [op]: { ...rest, Key: marshallSome(Key)!, ExpressionAttributeValues: marshallSome(ExpressionAttributeValues) } } as LowLevelTransactWriteItem;
+  return {
+    [op]: { ...rest, Key: marshallSome(Key)!, ExpressionAttributeValues: marshallSome(ExpressionAttributeValues) },
+  } as LowLevelTransactWriteItem;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -261,10 +263,14 @@ export class TransactionalIdempotency {
           await sleep(Math.random() * 25 * 2 ** attempt); // full jitter: 0-50 ms, 0-100 ms, ...
           continue;
         }
-        throw new IdempotencyPersistenceError('TransactWriteItems', `transaction cancelled after ${attempt} attempt(s) [${codes.join(', ')}]`, {
-          cause: error,
-          idempotencyKey: id,
-        });
+        throw new IdempotencyPersistenceError(
+          'TransactWriteItems',
+          `transaction cancelled after ${attempt} attempt(s) [${codes.join(', ')}]`,
+          {
+            cause: error,
+            idempotencyKey: id,
+          },
+        );
       }
     }
   }

@@ -115,7 +115,9 @@ export class StrictPriorityDispatcher {
       throw new PriorityQueueConfigError(`batchSize must be an integer between 1 and 10 (given ${this.batchSize})`);
     }
     if (!options.consumer) {
-      throw new PriorityQueueConfigError(`consumer must be the name or ARN of the consumer function (given '${options.consumer}'); the dispatcher handler reads it from CONSUMER_FUNCTION`);
+      throw new PriorityQueueConfigError(
+        `consumer must be the name or ARN of the consumer function (given '${options.consumer}'); the dispatcher handler reads it from CONSUMER_FUNCTION`,
+      );
     }
     this.every = options.lowestLevelEvery ?? 10;
     this.idleWaitSeconds = options.idleWaitSeconds ?? 2;
@@ -199,14 +201,20 @@ export class StrictPriorityDispatcher {
             Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
           }),
         )
-        .catch((error: unknown) => this.logger?.warn(JSON.stringify({ message: 'release failed', level: level.name, error: String(error) })));
+        .catch((error: unknown) =>
+          this.logger?.warn(JSON.stringify({ message: 'release failed', level: level.name, error: String(error) })),
+        );
       stats.released += 1;
       return;
     }
 
     this.batchCount += 1;
     stats.dispatched[level.name] = (stats.dispatched[level.name] ?? 0) + messages.length;
-    const failedIds = await this.invokeSplit(level, messages.map((m) => toSqsRecord(m, level.queueArn)), stats);
+    const failedIds = await this.invokeSplit(
+      level,
+      messages.map((m) => toSqsRecord(m, level.queueArn)),
+      stats,
+    );
     stats.failed[level.name] = (stats.failed[level.name] ?? 0) + failedIds.size;
 
     const done = messages.filter((m) => !failedIds.has(m.MessageId!));
@@ -219,10 +227,14 @@ export class StrictPriorityDispatcher {
         }),
       );
       if (res.Failed && res.Failed.length > 0) {
-        this.logger?.warn(JSON.stringify({ message: 'delete failed: these messages will be delivered again', level: level.name, failed: res.Failed }));
+        this.logger?.warn(
+          JSON.stringify({ message: 'delete failed: these messages will be delivered again', level: level.name, failed: res.Failed }),
+        );
       }
     } catch (error) {
-      this.logger?.warn(JSON.stringify({ message: 'delete failed: the batch will be delivered again', level: level.name, error: String(error) }));
+      this.logger?.warn(
+        JSON.stringify({ message: 'delete failed: the batch will be delivered again', level: level.name, error: String(error) }),
+      );
     }
   }
 
@@ -250,11 +262,20 @@ export class StrictPriorityDispatcher {
       const res = await this.options.lambda.send(new InvokeCommand({ FunctionName: this.options.consumer, Payload: eventJson }));
       payload = res.Payload ? new TextDecoder().decode(res.Payload) : '';
       if (res.FunctionError) {
-        this.logger?.warn(JSON.stringify({ message: 'consumer failed: the whole batch is retried', level: level.name, functionError: res.FunctionError, payload: payload.slice(0, 1000) }));
+        this.logger?.warn(
+          JSON.stringify({
+            message: 'consumer failed: the whole batch is retried',
+            level: level.name,
+            functionError: res.FunctionError,
+            payload: payload.slice(0, 1000),
+          }),
+        );
         return all;
       }
     } catch (error) {
-      this.logger?.warn(JSON.stringify({ message: 'consumer invocation failed: the whole batch is retried', level: level.name, error: String(error) }));
+      this.logger?.warn(
+        JSON.stringify({ message: 'consumer invocation failed: the whole batch is retried', level: level.name, error: String(error) }),
+      );
       return all;
     }
     return failuresOf(payload, all, (why) => this.logger?.warn(JSON.stringify({ message: why, level: level.name })));
@@ -329,7 +350,9 @@ export function parseDispatcherLevels(json: string | undefined): DispatcherLevel
   if (
     !Array.isArray(levels) ||
     levels.length === 0 ||
-    !levels.every((l: Partial<DispatcherLevel>) => typeof l?.name === 'string' && typeof l?.queueUrl === 'string' && typeof l?.queueArn === 'string')
+    !levels.every(
+      (l: Partial<DispatcherLevel>) => typeof l?.name === 'string' && typeof l?.queueUrl === 'string' && typeof l?.queueArn === 'string',
+    )
   ) {
     throw new PriorityQueueConfigError(`PRIORITY_LEVELS must be [{ name, queueUrl, queueArn }, ...] (given ${String(json).slice(0, 200)})`);
   }

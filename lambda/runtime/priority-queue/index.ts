@@ -4,4 +4,10 @@ export type { DispatchRound, DispatchStats, DispatcherLevel, DispatcherLogger, S
 export { PriorityQueueConfigError, PriorityQueueError, UnknownPriorityError } from './errors';
 export { PRIORITY_QUEUE_CONFIG_ENV, PriorityQueueProducer, parsePriorityQueueConfig } from './producer';
 export { PRIORITY_ATTRIBUTE } from './protocol';
-export type { PriorityBatchEntry, PriorityBatchResult, PriorityQueueConfig, PriorityQueueProducerOptions, PrioritySendOptions } from './producer';
+export type {
+  PriorityBatchEntry,
+  PriorityBatchResult,
+  PriorityQueueConfig,
+  PriorityQueueProducerOptions,
+  PrioritySendOptions,
+} from './producer';

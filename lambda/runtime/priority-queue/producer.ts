@@ -45,7 +45,13 @@ export interface PriorityBatchEntry extends PrioritySendOptions {
 /** What {@link PriorityQueueProducer.sendBatch} returns. */
 export interface PriorityBatchResult {
   readonly successful: ReadonlyArray<{ readonly id: string; readonly priority: string; readonly messageId: string }>;
-  readonly failed: ReadonlyArray<{ readonly id: string; readonly priority: string; readonly code: string; readonly message?: string; readonly senderFault: boolean }>;
+  readonly failed: ReadonlyArray<{
+    readonly id: string;
+    readonly priority: string;
+    readonly code: string;
+    readonly message?: string;
+    readonly senderFault: boolean;
+  }>;
 }
 
 /** Options of {@link PriorityQueueProducer}. */
@@ -57,7 +63,8 @@ export interface PriorityQueueProducerOptions {
 
 /** Parses and checks a producer configuration (the JSON of the construct's `producerConfig`). */
 export function parsePriorityQueueConfig(json: string | undefined, source = 'configuration'): PriorityQueueConfig {
-  if (!json) throw new PriorityQueueConfigError(`${source} is empty: set it to the PriorityQueue's producerConfig (configureProducer does)`);
+  if (!json)
+    throw new PriorityQueueConfigError(`${source} is empty: set it to the PriorityQueue's producerConfig (configureProducer does)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
@@ -114,7 +121,10 @@ export class PriorityQueueProducer {
 
   /** A producer configured from an environment variable holding the construct's `producerConfig`. */
   public static fromEnvironment(variable: string = PRIORITY_QUEUE_CONFIG_ENV, client?: SQSClient): PriorityQueueProducer {
-    return new PriorityQueueProducer({ config: parsePriorityQueueConfig(process.env[variable], `environment variable ${variable}`), client });
+    return new PriorityQueueProducer({
+      config: parsePriorityQueueConfig(process.env[variable], `environment variable ${variable}`),
+      client,
+    });
   }
 
   /** Level names, highest priority first. */
@@ -162,7 +172,12 @@ export class PriorityQueueProducer {
       seen.add(entry.id);
       const priority = this.resolvePriority(entry);
       const list = byLevel.get(priority) ?? [];
-      list.push({ Id: entry.id, MessageBody: entry.body, DelaySeconds: entry.delaySeconds, MessageAttributes: withPriority(entry.messageAttributes, priority) });
+      list.push({
+        Id: entry.id,
+        MessageBody: entry.body,
+        DelaySeconds: entry.delaySeconds,
+        MessageAttributes: withPriority(entry.messageAttributes, priority),
+      });
       byLevel.set(priority, list);
     }
     const successful: Array<PriorityBatchResult['successful'][number]> = [];
@@ -175,7 +190,8 @@ export class PriorityQueueProducer {
           this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrlOf(priority), Entries: chunk })).then(
             (res) => {
               for (const s of res.Successful ?? []) successful.push({ id: s.Id!, priority, messageId: s.MessageId! });
-              for (const f of res.Failed ?? []) failed.push({ id: f.Id!, priority, code: f.Code ?? 'Unknown', message: f.Message, senderFault: f.SenderFault ?? false });
+              for (const f of res.Failed ?? [])
+                failed.push({ id: f.Id!, priority, code: f.Code ?? 'Unknown', message: f.Message, senderFault: f.SenderFault ?? false });
             },
             (error: unknown) => {
               const e = error instanceof Error ? error : new Error(String(error));
@@ -195,6 +211,9 @@ export class PriorityQueueProducer {
   }
 }
 
-function withPriority(attributes: Record<string, MessageAttributeValue> | undefined, priority: string): Record<string, MessageAttributeValue> {
+function withPriority(
+  attributes: Record<string, MessageAttributeValue> | undefined,
+  priority: string,
+): Record<string, MessageAttributeValue> {
   return { ...attributes, [PRIORITY_ATTRIBUTE]: { DataType: 'String', StringValue: priority } };
 }

@@ -145,7 +145,8 @@ export class SqsRequester {
   public static fromEnvironment(options: Partial<SqsRequesterOptions> = {}): SqsRequester {
     const env = (name: string) => {
       const value = process.env[name];
-      if (!value) throw new RequestReplyError(`${name} is not set: add the function as a requester (RequestReply.addRequester) or pass the options`);
+      if (!value)
+        throw new RequestReplyError(`${name} is not set: add the function as a requester (RequestReply.addRequester) or pass the options`);
       return value;
     };
     const idle = process.env[REPLY_QUEUE_IDLE_TIMEOUT_ENV];
@@ -221,7 +222,9 @@ export class SqsRequester {
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 10_000;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RequestReplyError(`timeoutMs must be positive (given ${timeoutMs})`);
     if (timeoutMs > this.idleMs / 2) {
-      throw new RequestReplyError(`timeoutMs must be at most half the reply queue idle timeout (${this.idleMs / 2} ms), or the reaper could delete the queue while the request waits (given ${timeoutMs})`);
+      throw new RequestReplyError(
+        `timeoutMs must be at most half the reply queue idle timeout (${this.idleMs / 2} ms), or the reaper could delete the queue while the request waits (given ${timeoutMs})`,
+      );
     }
     const queue = await this.readyQueue();
     const correlationId = randomUUID();
@@ -246,7 +249,11 @@ export class SqsRequester {
     for (const [k, v] of Object.entries(options.attributes ?? {})) attributes[k] = { DataType: 'String', StringValue: v };
     try {
       await this.client.send(
-        new SendMessageCommand({ QueueUrl: this.options.requestQueueUrl, MessageBody: JSON.stringify(payload ?? null), MessageAttributes: attributes }),
+        new SendMessageCommand({
+          QueueUrl: this.options.requestQueueUrl,
+          MessageBody: JSON.stringify(payload ?? null),
+          MessageAttributes: attributes,
+        }),
       );
       this.stats.sent += 1;
     } catch (error) {
@@ -274,9 +281,10 @@ export class SqsRequester {
     this.queue = undefined;
     if (!queue) return;
     const url = (await queue.catch(() => undefined))?.url;
-    if (url) await this.client.send(new DeleteQueueCommand({ QueueUrl: url })).catch((e: unknown) => {
-      if (!isQueueGone(e)) throw e;
-    });
+    if (url)
+      await this.client.send(new DeleteQueueCommand({ QueueUrl: url })).catch((e: unknown) => {
+        if (!isQueueGone(e)) throw e;
+      });
   }
 
   private ensureQueue(): Promise<ReplyQueue> {
@@ -292,7 +300,9 @@ export class SqsRequester {
     let queue = await this.ensureQueue();
     if (Date.now() - queue.heartbeatAt > this.idleMs / 4) {
       try {
-        await this.client.send(new TagQueueCommand({ QueueUrl: queue.url, Tags: { [HEARTBEAT_TAG]: String(Math.floor(Date.now() / 1000)) } }));
+        await this.client.send(
+          new TagQueueCommand({ QueueUrl: queue.url, Tags: { [HEARTBEAT_TAG]: String(Math.floor(Date.now() / 1000)) } }),
+        );
         queue.heartbeatAt = Date.now();
       } catch (error) {
         if (!isQueueGone(error)) throw error;
@@ -391,7 +401,12 @@ export class SqsRequester {
         // Delete before handing replies over: a Lambda handler may return (and its environment
         // freeze) as soon as its reply arrives, and an undeleted reply would come back.
         await this.client
-          .send(new DeleteMessageBatchCommand({ QueueUrl: queue.url, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }))
+          .send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: queue.url,
+              Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+            }),
+          )
           .catch((error: unknown) => this.logger?.warn(JSON.stringify({ message: 'deleting replies failed', error: String(error) })));
       }
       for (const m of messages) this.dispatch(m);
@@ -404,7 +419,14 @@ export class SqsRequester {
     if (!waiter || correlationId === undefined) {
       const dropped: DroppedReply = {
         correlationId,
-        reason: correlationId === undefined ? 'unknown' : this.expired.has(correlationId) ? 'expired' : this.answered.has(correlationId) ? 'duplicate' : 'unknown',
+        reason:
+          correlationId === undefined
+            ? 'unknown'
+            : this.expired.has(correlationId)
+              ? 'expired'
+              : this.answered.has(correlationId)
+                ? 'duplicate'
+                : 'unknown',
         messageId: m.MessageId,
       };
       this.stats.dropped += 1;

@@ -92,13 +92,19 @@ export async function handleRequest<TRequest, TReply>(
   const correlationId = attrs[CORRELATION_ID_ATTRIBUTE]?.stringValue;
   const replyTo = attrs[REPLY_TO_ATTRIBUTE]?.stringValue;
   if (!correlationId || !replyTo) {
-    throw new InvalidRequestError(record.messageId, `it has no ${!correlationId ? CORRELATION_ID_ATTRIBUTE : REPLY_TO_ATTRIBUTE} attribute`);
+    throw new InvalidRequestError(
+      record.messageId,
+      `it has no ${!correlationId ? CORRELATION_ID_ATTRIBUTE : REPLY_TO_ATTRIBUTE} attribute`,
+    );
   }
   const target = parseQueueUrl(replyTo);
   const prefix = options.replyQueuePrefix ?? process.env[REPLY_QUEUE_PREFIX_ENV];
   if (!target) throw new InvalidRequestError(record.messageId, `its reply-to is not a queue URL ('${replyTo}')`);
   if (prefix && !target.name.startsWith(prefix)) {
-    throw new InvalidRequestError(record.messageId, `its reply-to queue '${target.name}' is not a reply queue of this pattern (prefix '${prefix}')`);
+    throw new InvalidRequestError(
+      record.messageId,
+      `its reply-to queue '${target.name}' is not a reply queue of this pattern (prefix '${prefix}')`,
+    );
   }
   const account = accountOf(record.eventSourceARN);
   if (account && target.account !== account) {
@@ -108,7 +114,14 @@ export async function handleRequest<TRequest, TReply>(
   const expiresAtMs = Number(attrs[EXPIRES_AT_ATTRIBUTE]?.stringValue);
   const expiresAt = Number.isFinite(expiresAtMs) && expiresAtMs > 0 ? new Date(expiresAtMs) : undefined;
   if (expiresAt && expiresAt.getTime() <= Date.now()) {
-    logger?.warn(JSON.stringify({ message: 'request expired before it was processed; not answered', correlationId, messageId: record.messageId, expiresAt }));
+    logger?.warn(
+      JSON.stringify({
+        message: 'request expired before it was processed; not answered',
+        correlationId,
+        messageId: record.messageId,
+        expiresAt,
+      }),
+    );
     return 'expired';
   }
 

@@ -51,7 +51,12 @@ export class ConvoySendError extends ConvoyError {
   /** Groups with a message accepted after a refused one. */
   public readonly outOfOrderGroups: readonly string[];
 
-  constructor(failures: readonly ConvoySendFailure[], sent: readonly number[], unsent: readonly number[], outOfOrderGroups: readonly string[]) {
+  constructor(
+    failures: readonly ConvoySendFailure[],
+    sent: readonly number[],
+    unsent: readonly number[],
+    outOfOrderGroups: readonly string[],
+  ) {
     const first = failures[0];
     super(
       `SQS refused ${failures.length} message(s) (first: message ${first?.index} of group '${first?.groupId}': ${first?.code ?? 'error'} ${first?.message ?? ''}); ` +

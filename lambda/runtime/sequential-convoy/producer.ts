@@ -61,23 +61,26 @@ function readPath(value: unknown, path: string): unknown {
   return current;
 }
 
-function selectId<T>(
-  selector: IdSelector<T>,
-  message: T,
-  index: number,
-  field: 'MessageGroupId' | 'MessageDeduplicationId',
-): string {
+function selectId<T>(selector: IdSelector<T>, message: T, index: number, field: 'MessageGroupId' | 'MessageDeduplicationId'): string {
   const raw = typeof selector === 'function' ? selector(message) : readPath(message, selector);
   const source = typeof selector === 'function' ? 'the selector' : `'${selector}'`;
   if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
   if (typeof raw !== 'string' || raw === '') {
-    throw new ConvoyMessageIdError(field, index, `from ${source} must be a non-empty string or a finite number (given ${JSON.stringify(raw) ?? 'undefined'})`);
+    throw new ConvoyMessageIdError(
+      field,
+      index,
+      `from ${source} must be a non-empty string or a finite number (given ${JSON.stringify(raw) ?? 'undefined'})`,
+    );
   }
   if (raw.length > MAX_ID_LENGTH) {
     throw new ConvoyMessageIdError(field, index, `from ${source} must be at most ${MAX_ID_LENGTH} characters (given ${raw.length})`);
   }
   if (!ID_PATTERN.test(raw)) {
-    throw new ConvoyMessageIdError(field, index, `from ${source} may only hold letters, digits and ASCII punctuation (given ${JSON.stringify(raw)})`);
+    throw new ConvoyMessageIdError(
+      field,
+      index,
+      `from ${source} may only hold letters, digits and ASCII punctuation (given ${JSON.stringify(raw)})`,
+    );
   }
   return raw;
 }
@@ -126,7 +129,9 @@ export class ConvoyProducer<T = unknown> {
     const prepared = messages.map((m, i) => this.prepare(m, i));
     const sent: SentConvoyMessage[] = [];
     for (const batch of batches(prepared)) {
-      const res = await this.sqs().send(new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: batch.map((p) => p.entry) }));
+      const res = await this.sqs().send(
+        new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: batch.map((p) => p.entry) }),
+      );
       const byId = new Map(batch.map((p) => [p.entry.Id!, p]));
       for (const ok of res.Successful ?? []) {
         const p = byId.get(ok.Id!)!;
@@ -143,7 +148,12 @@ export class ConvoyProducer<T = unknown> {
         for (const f of failures) {
           if (batch.some((p) => p.groupId === f.groupId && p.index > f.index && sentIndexes.has(p.index))) outOfOrder.add(f.groupId);
         }
-        throw new ConvoySendError(failures, [...sentIndexes].sort((a, b) => a - b), unsent, [...outOfOrder]);
+        throw new ConvoySendError(
+          failures,
+          [...sentIndexes].sort((a, b) => a - b),
+          unsent,
+          [...outOfOrder],
+        );
       }
     }
     return sent.sort((a, b) => a.index - b.index);
@@ -152,7 +162,9 @@ export class ConvoyProducer<T = unknown> {
   private prepare(message: T, index: number): Prepared {
     const groupId = selectId(this.options.groupBy, message, index, 'MessageGroupId');
     const deduplicationId =
-      this.options.deduplicationId === undefined ? undefined : selectId(this.options.deduplicationId, message, index, 'MessageDeduplicationId');
+      this.options.deduplicationId === undefined
+        ? undefined
+        : selectId(this.options.deduplicationId, message, index, 'MessageDeduplicationId');
     const body = (this.options.serialize ?? JSON.stringify)(message);
     if (typeof body !== 'string' || body.length === 0) {
       throw new ConvoyError(`message ${index}: serializes to an empty body, which SQS rejects`);

@@ -52,7 +52,9 @@ async function processTask(record: SQSRecord): Promise<void> {
   if (task.kind === 'flaky' && receiveCount < 2) {
     throw new Error(`task ${task.taskId}: transient failure on delivery ${receiveCount}`);
   }
-  const result = createHash('sha256').update(JSON.stringify(task.input ?? null)).digest('hex');
+  const result = createHash('sha256')
+    .update(JSON.stringify(task.input ?? null))
+    .digest('hex');
   if (resultsQueueUrl) {
     await sqs.send(
       new SendMessageCommand({

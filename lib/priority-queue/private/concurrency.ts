@@ -34,7 +34,9 @@ export function allocateConcurrency(total: number, weights: readonly number[], f
   const exact = new Map(open.map((i) => [i, (free * weights[i]) / freeWeight]));
   for (const i of open) caps[i] = Math.floor(exact.get(i)!);
   let left = free - open.reduce((s, i) => s + caps[i], 0);
-  const byFraction = [...open].sort((a, b) => exact.get(b)! - Math.floor(exact.get(b)!) - (exact.get(a)! - Math.floor(exact.get(a)!)) || a - b);
+  const byFraction = [...open].sort(
+    (a, b) => exact.get(b)! - Math.floor(exact.get(b)!) - (exact.get(a)! - Math.floor(exact.get(a)!)) || a - b,
+  );
   for (const i of byFraction) {
     if (left <= 0) break;
     caps[i] += 1;

@@ -38,7 +38,9 @@ export function buildDispatcher(scope: Construct, options: DispatcherOptions): {
       description: `Strict-priority dispatcher of ${scope.node.path}: polls the levels in order and invokes the consumer`,
       timeout: Duration.seconds(options.consumerTimeout.toSeconds() + DISPATCHER_OVERHEAD_SECONDS),
       environment: {
-        PRIORITY_LEVELS: Stack.of(scope).toJsonString(options.levels.map((l) => ({ name: l.name, queueUrl: l.queue.queueUrl, queueArn: l.queue.queueArn }))),
+        PRIORITY_LEVELS: Stack.of(scope).toJsonString(
+          options.levels.map((l) => ({ name: l.name, queueUrl: l.queue.queueUrl, queueArn: l.queue.queueArn })),
+        ),
         CONSUMER_FUNCTION: options.consumer.functionArn,
         BATCH_SIZE: String(options.batchSize),
         LOWEST_LEVEL_EVERY: String(options.lowestLevelEvery),

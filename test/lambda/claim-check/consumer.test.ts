@@ -42,8 +42,23 @@ describe('Handler: claim-check/consumer', () => {
     const res = await handler(sqsEvent([inline, claimed]), lambdaContext());
     expect(res.batchItemFailures).toEqual([]);
     expect(results().sort((a, b) => a.id.localeCompare(b.id))).toEqual([
-      { messageId: claimed.messageId, id: 'big', claimed: true, key: 'claims/k1', bytes: big.length, sha256: sha256(big), jsonSha256: sha256(big) },
-      { messageId: inline.messageId, id: 'small', claimed: false, bytes: 14, sha256: sha256('{"id":"small"}'), jsonSha256: sha256('{"id":"small"}') },
+      {
+        messageId: claimed.messageId,
+        id: 'big',
+        claimed: true,
+        key: 'claims/k1',
+        bytes: big.length,
+        sha256: sha256(big),
+        jsonSha256: sha256(big),
+      },
+      {
+        messageId: inline.messageId,
+        id: 'small',
+        claimed: false,
+        bytes: 14,
+        sha256: sha256('{"id":"small"}'),
+        jsonSha256: sha256('{"id":"small"}'),
+      },
     ]);
   });
 

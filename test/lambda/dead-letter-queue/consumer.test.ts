@@ -8,7 +8,9 @@ async function load(env: Record<string, string>) {
   Object.assign(process.env, env);
   const s3 = new FakeS3();
   const { S3Client } = await import('@aws-sdk/client-s3');
-  jest.spyOn(S3Client.prototype, 'send').mockImplementation(((cmd: unknown) => (s3.client as unknown as { send: (c: unknown) => unknown }).send(cmd)) as never);
+  jest
+    .spyOn(S3Client.prototype, 'send')
+    .mockImplementation(((cmd: unknown) => (s3.client as unknown as { send: (c: unknown) => unknown }).send(cmd)) as never);
   const { SQSClient } = await import('@aws-sdk/client-sqs');
   const send = jest.spyOn(SQSClient.prototype, 'send').mockImplementation((async () => ({})) as never);
   const { handler } = await import('../../../lambda/dead-letter-queue/consumer');
@@ -29,9 +31,17 @@ describe('Handler: dead-letter-queue/consumer', () => {
     // Assess
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: v2.messageId }]);
     const reason = JSON.parse(s3.objects.get(`reasons/reasons/${v2.messageId}.json`)!.body);
-    expect(reason).toMatchObject({ errorName: 'UnsupportedTaskError', receiveCount: 3, errorMessage: "task t2: kind 'v2' is not supported by this version (supported: hash)" });
+    expect(reason).toMatchObject({
+      errorName: 'UnsupportedTaskError',
+      receiveCount: 3,
+      errorMessage: "task t2: kind 'v2' is not supported by this version (supported: hash)",
+    });
     expect(send).toHaveBeenCalledTimes(1);
-    expect(JSON.parse((send.mock.calls[0][0] as unknown as { input: { MessageBody: string } }).input.MessageBody)).toEqual({ taskId: 't1', messageId: ok.messageId, receiveCount: 1 });
+    expect(JSON.parse((send.mock.calls[0][0] as unknown as { input: { MessageBody: string } }).input.MessageBody)).toEqual({
+      taskId: 't1',
+      messageId: ok.messageId,
+      receiveCount: 1,
+    });
   });
 
   it('processes a kind once a new version supports it', async () => {

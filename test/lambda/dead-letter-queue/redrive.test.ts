@@ -6,7 +6,9 @@ async function load(env: Record<string, string>, sqs: FakeSqs) {
   for (const k of ['DEAD_LETTER_QUEUE_ARN', 'DESTINATION_QUEUE_ARN', 'MAX_MESSAGES_PER_SECOND']) delete process.env[k];
   Object.assign(process.env, env, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
   const { SQSClient } = await import('@aws-sdk/client-sqs');
-  jest.spyOn(SQSClient.prototype, 'send').mockImplementation(((cmd: unknown) => (sqs.client as unknown as { send: (c: unknown) => unknown }).send(cmd)) as never);
+  jest
+    .spyOn(SQSClient.prototype, 'send')
+    .mockImplementation(((cmd: unknown) => (sqs.client as unknown as { send: (c: unknown) => unknown }).send(cmd)) as never);
   return (await import('../../../lambda/dead-letter-queue/redrive')).handler;
 }
 
@@ -29,7 +31,9 @@ describe('Handler: dead-letter-queue/redrive', () => {
     const res = await handler({});
     // Assess
     expect(res).toMatchObject({ action: 'start', outcome: 'started', task: { status: 'RUNNING', toMove: 2 } });
-    expect(sqs.moveTasks).toEqual([expect.objectContaining({ SourceArn: dlq.arn, DestinationArn: undefined, MaxNumberOfMessagesPerSecond: undefined })]);
+    expect(sqs.moveTasks).toEqual([
+      expect.objectContaining({ SourceArn: dlq.arn, DestinationArn: undefined, MaxNumberOfMessagesPerSecond: undefined }),
+    ]);
   });
 
   it('uses the configured destination and rate; the payload overrides the rate', async () => {

@@ -39,7 +39,10 @@ describe('Handler: delay-queue/example-producer', () => {
     // Assess
     expect(scheduled).toMatchObject({ id: 'r-1', path: 'scheduler', status: 'scheduled', scheduleName: 'r-1' });
     expect(cancelled).toEqual({ cancelled: true });
-    expect(send.mock.calls.map((c) => (c[0] as { constructor: { name: string } }).constructor.name)).toEqual(['CreateScheduleCommand', 'DeleteScheduleCommand']);
+    expect(send.mock.calls.map((c) => (c[0] as { constructor: { name: string } }).constructor.name)).toEqual([
+      'CreateScheduleCommand',
+      'DeleteScheduleCommand',
+    ]);
   });
 
   it('sends a short delay with SQS, from an ISO time', async () => {

@@ -24,9 +24,9 @@ describe('Handler: priority-queue/dispatcher', () => {
   });
 
   it('fails at load when BATCH_SIZE is out of range', async () => {
-    await expect(load<Dispatcher>('../../../lambda/priority-queue/dispatcher', { PRIORITY_LEVELS: LEVELS, BATCH_SIZE: '20' })).rejects.toThrow(
-      /batchSize must be an integer between 1 and 10 \(given 20\)/,
-    );
+    await expect(
+      load<Dispatcher>('../../../lambda/priority-queue/dispatcher', { PRIORITY_LEVELS: LEVELS, BATCH_SIZE: '20' }),
+    ).rejects.toThrow(/batchSize must be an integer between 1 and 10 \(given 20\)/);
   });
 
   it('fails at load, naming the variable, when CONSUMER_FUNCTION is missing', async () => {
@@ -46,7 +46,9 @@ describe('Handler: priority-queue/dispatcher', () => {
     const sqsModule = await import('@aws-sdk/client-sqs');
     const lambdaModule = await import('@aws-sdk/client-lambda');
     let delivered = false;
-    const sqsSend = jest.spyOn(sqsModule.SQSClient.prototype, 'send').mockImplementation((async (command: { constructor: { name: string } }) => {
+    const sqsSend = jest.spyOn(sqsModule.SQSClient.prototype, 'send').mockImplementation((async (command: {
+      constructor: { name: string };
+    }) => {
       if (command.constructor.name === 'ReceiveMessageCommand' && !delivered) {
         delivered = true;
         return { Messages: [{ MessageId: 'm1', ReceiptHandle: 'rh1', Body: '{}', Attributes: {} }] };
@@ -64,7 +66,9 @@ describe('Handler: priority-queue/dispatcher', () => {
     // Assess
     expect(stats).toMatchObject({ batches: 1, dispatched: { high: 1 }, failed: { high: 0 } });
     expect(invoke).toHaveBeenCalledTimes(1);
-    expect(sqsSend.mock.calls.map((c) => (c[0] as { constructor: { name: string } }).constructor.name)).toContain('DeleteMessageBatchCommand');
+    expect(sqsSend.mock.calls.map((c) => (c[0] as { constructor: { name: string } }).constructor.name)).toContain(
+      'DeleteMessageBatchCommand',
+    );
     expect(String(log.mock.calls.at(-1)?.[0])).toMatch(/"message":"dispatcher run finished".*"batches":1/);
   });
 });

@@ -5,7 +5,9 @@ async function load(broker: FakeBroker, env: Record<string, string>) {
   for (const k of ['REPLY_QUEUE_PREFIX', 'REPLY_QUEUE_IDLE_TIMEOUT_SECONDS']) delete process.env[k];
   Object.assign(process.env, env);
   const { SQSClient } = await import('@aws-sdk/client-sqs');
-  jest.spyOn(SQSClient.prototype, 'send').mockImplementation(((cmd: unknown) => (broker.client as unknown as { send: (c: unknown) => unknown }).send(cmd)) as never);
+  jest
+    .spyOn(SQSClient.prototype, 'send')
+    .mockImplementation(((cmd: unknown) => (broker.client as unknown as { send: (c: unknown) => unknown }).send(cmd)) as never);
   return (await import('../../../lambda/request-reply/reaper')).handler;
 }
 

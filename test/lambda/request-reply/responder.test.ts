@@ -7,7 +7,9 @@ async function load(broker: FakeBroker) {
   jest.resetModules();
   process.env.REPLY_QUEUE_PREFIX = 'rr-reply-';
   const { SQSClient } = await import('@aws-sdk/client-sqs');
-  jest.spyOn(SQSClient.prototype, 'send').mockImplementation(((cmd: unknown) => (broker.client as unknown as { send: (c: unknown) => unknown }).send(cmd)) as never);
+  jest
+    .spyOn(SQSClient.prototype, 'send')
+    .mockImplementation(((cmd: unknown) => (broker.client as unknown as { send: (c: unknown) => unknown }).send(cmd)) as never);
   return (await import('../../../lambda/request-reply/responder')).handler;
 }
 
@@ -44,7 +46,12 @@ describe('Handler: request-reply/responder', () => {
     );
     // Assess
     expect(res.batchItemFailures).toEqual([]);
-    const got = Object.fromEntries(replies.visible.map((m) => [m.MessageAttributes.CorrelationId.StringValue, [m.MessageAttributes.ReplyStatus.StringValue, JSON.parse(m.Body)]]));
+    const got = Object.fromEntries(
+      replies.visible.map((m) => [
+        m.MessageAttributes.CorrelationId.StringValue,
+        [m.MessageAttributes.ReplyStatus.StringValue, JSON.parse(m.Body)],
+      ]),
+    );
     expect(got).toEqual({
       c1: ['ok', { requestId: 'r1', result: 42 }],
       c2: ['ok', { requestId: 'r2', result: { x: 1 } }],

@@ -44,7 +44,11 @@ describe('Handler: sequential-convoy/consumer', () => {
 
   it('fails an event on its first delivery when asked, and stops its entity there', async () => {
     const { handler, send } = await load({ TABLE_NAME: 'entities' });
-    const records = [event({ entityId: 'e1', seq: 1, failOnFirstDelivery: true }), event({ entityId: 'e1', seq: 2 }), event({ entityId: 'e2', seq: 1 })];
+    const records = [
+      event({ entityId: 'e1', seq: 1, failOnFirstDelivery: true }),
+      event({ entityId: 'e1', seq: 2 }),
+      event({ entityId: 'e2', seq: 1 }),
+    ];
     const res = await handler(sqsEvent(records), lambdaContext());
     expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[0].messageId, records[1].messageId]);
     expect(send).toHaveBeenCalledTimes(1);
@@ -55,16 +59,24 @@ describe('Handler: sequential-convoy/consumer', () => {
   it('fails an event on its first n deliveries with failDeliveries', async () => {
     const { handler } = await load({});
     const outcome = async (receiveCount: number) =>
-      (await handler(sqsEvent([event({ entityId: 'e1', seq: 1, failDeliveries: 2 }, receiveCount)]), lambdaContext())).batchItemFailures.length;
+      (await handler(sqsEvent([event({ entityId: 'e1', seq: 1, failDeliveries: 2 }, receiveCount)]), lambdaContext())).batchItemFailures
+        .length;
     expect([await outcome(1), await outcome(2), await outcome(3)]).toEqual([1, 1, 0]);
   });
 
-  it('rejects poison events and events sent in another entity\'s group', async () => {
+  it("rejects poison events and events sent in another entity's group", async () => {
     const { handler, send } = await load({ TABLE_NAME: 'entities' });
     const wrongGroup = sqsRecord({ entityId: 'e1', seq: 1 }, { fifo: true, groupId: 'e9' });
-    const res = await handler(sqsEvent([event({ entityId: 'p', seq: 1, poison: true }), wrongGroup, event({ entityId: 'x', seq: 'one' })]), lambdaContext());
+    const res = await handler(
+      sqsEvent([event({ entityId: 'p', seq: 1, poison: true }), wrongGroup, event({ entityId: 'x', seq: 'one' })]),
+      lambdaContext(),
+    );
     expect(res.batchItemFailures).toHaveLength(3);
-    expect(warn.mock.calls.map((c) => JSON.parse(c[0] as string).errorName)).toEqual(['InvalidEventError', 'InvalidEventError', 'InvalidEventError']);
+    expect(warn.mock.calls.map((c) => JSON.parse(c[0] as string).errorName)).toEqual([
+      'InvalidEventError',
+      'InvalidEventError',
+      'InvalidEventError',
+    ]);
     expect(send).not.toHaveBeenCalled();
   });
 });

@@ -28,7 +28,12 @@ describe('ClaimCheck', () => {
     it('creates an SSE-S3 bucket with public access blocked and object ownership enforced', () => {
       template(stack).hasResourceProperties('AWS::S3::Bucket', {
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         LifecycleConfiguration: Match.objectLike({ Rules: Match.arrayWith([Match.objectLike({ Id: 'ExpireClaims' })]) }),
       });
@@ -37,7 +42,15 @@ describe('ClaimCheck', () => {
     it('expires claims under claims/ after 30 days and aborts incomplete uploads after 1 day', () => {
       template(stack).hasResourceProperties('AWS::S3::Bucket', {
         LifecycleConfiguration: {
-          Rules: [{ Id: 'ExpireClaims', Prefix: 'claims/', ExpirationInDays: 30, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }],
+          Rules: [
+            {
+              Id: 'ExpireClaims',
+              Prefix: 'claims/',
+              ExpirationInDays: 30,
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+              Status: 'Enabled',
+            },
+          ],
         },
       });
       expect(claims.expiration?.toDays()).toBe(30);
@@ -47,15 +60,22 @@ describe('ClaimCheck', () => {
     it('denies requests without TLS 1.2', () => {
       const policies = Object.values(template(stack).findResources('AWS::S3::BucketPolicy'));
       const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
-      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
-      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }));
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+      );
     });
 
     it('logs requests to a separate access-log bucket that keeps logs 90 days', () => {
       const t = template(stack);
       t.resourceCountIs('AWS::S3::Bucket', 2);
       t.hasResourceProperties('AWS::S3::Bucket', {
-        LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('ReportsAccessLogsBucket') }, LogFilePrefix: 'TestStack-Reports/' },
+        LoggingConfiguration: {
+          DestinationBucketName: { Ref: Match.stringLikeRegexp('ReportsAccessLogsBucket') },
+          LogFilePrefix: 'TestStack-Reports/',
+        },
       });
       t.hasResourceProperties('AWS::S3::Bucket', {
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
@@ -65,7 +85,7 @@ describe('ClaimCheck', () => {
       expect(claims.accessLogsBucket).toBeDefined();
     });
 
-    it('lets S3 log delivery write through a bucket policy (no ACLs), whatever the app\'s feature flags', () => {
+    it("lets S3 log delivery write through a bucket policy (no ACLs), whatever the app's feature flags", () => {
       const policies = Object.values(template(stack).findResources('AWS::S3::BucketPolicy'));
       const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
       expect(statements).toContainEqual(
@@ -73,7 +93,9 @@ describe('ClaimCheck', () => {
           Effect: 'Allow',
           Principal: { Service: 'logging.s3.amazonaws.com' },
           Action: 's3:PutObject',
-          Condition: expect.objectContaining({ ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [expect.stringMatching(/^ReportsBucket/), 'Arn'] } } }),
+          Condition: expect.objectContaining({
+            ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [expect.stringMatching(/^ReportsBucket/), 'Arn'] } },
+          }),
         }),
       );
       for (const b of Object.values(template(stack).findResources('AWS::S3::Bucket'))) expect(b.Properties.AccessControl).toBeUndefined();
@@ -121,12 +143,20 @@ describe('ClaimCheck', () => {
       const claims = new ClaimCheck(stack, 'Reports', { encryptionKey: key });
       claims.grantCheckIn(role(stack, 'Producer'));
       claims.grantCheckOut(role(stack, 'Consumer'));
-      expect(statementsOf(stack, 'Producer')).toContainEqual(expect.objectContaining({ Action: 'kms:GenerateDataKey', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] } }));
+      expect(statementsOf(stack, 'Producer')).toContainEqual(
+        expect.objectContaining({ Action: 'kms:GenerateDataKey', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] } }),
+      );
       expect(statementsOf(stack, 'Consumer')).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt' }));
       template(stack).hasResourceProperties('AWS::S3::Bucket', {
         BucketEncryption: {
           ServerSideEncryptionConfiguration: [
-            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] } }, BucketKeyEnabled: true },
+            {
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                KMSMasterKeyID: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
+              },
+              BucketKeyEnabled: true,
+            },
           ],
         },
       });
@@ -149,10 +179,13 @@ describe('ClaimCheck', () => {
     expect(warnings(stack).join('\n')).toMatch(/thresholdBytes 1048576 is above 262144 \(256 KiB\)/);
   });
 
-  it('merges bucketProps and keeps the user\'s lifecycle rules after its own', () => {
+  it("merges bucketProps and keeps the user's lifecycle rules after its own", () => {
     const stack = newStack();
     new ClaimCheck(stack, 'Reports', {
-      bucketProps: { removalPolicy: RemovalPolicy.DESTROY, lifecycleRules: [{ id: 'Mine', prefix: 'other/', expiration: Duration.days(3) }] },
+      bucketProps: {
+        removalPolicy: RemovalPolicy.DESTROY,
+        lifecycleRules: [{ id: 'Mine', prefix: 'other/', expiration: Duration.days(3) }],
+      },
     });
     const buckets = template(stack).findResources('AWS::S3::Bucket');
     expect(Object.values(buckets).map((b) => b.DeletionPolicy)).toEqual(['Delete', 'Delete']);
@@ -168,7 +201,9 @@ describe('ClaimCheck', () => {
     new ClaimCheck(stack, 'B', { serverAccessLogs: false });
     const t = template(stack);
     t.resourceCountIs('AWS::S3::Bucket', 3);
-    t.hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^Logs') } } });
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^Logs') } },
+    });
   });
 
   it('uses an existing bucket as it is', () => {
@@ -188,19 +223,27 @@ describe('ClaimCheck', () => {
     };
 
     it.each([1023, 1_048_577, 2048.5])('fails if thresholdBytes is %p', (n) => {
-      expect(build({ thresholdBytes: n })).toThrow(new RegExp(`thresholdBytes must be an integer between 1024 and 1048576 \\(1 KiB to the 1 MiB SQS limit\\) \\(given ${n}\\)`));
+      expect(build({ thresholdBytes: n })).toThrow(
+        new RegExp(`thresholdBytes must be an integer between 1024 and 1048576 \\(1 KiB to the 1 MiB SQS limit\\) \\(given ${n}\\)`),
+      );
     });
 
     it.each([Duration.hours(12), Duration.hours(36)])('fails if expiration is not a whole number of days (%p)', (d) => {
-      expect(build({ expiration: d })).toThrow(new RegExp(`expiration must be a whole number of days, at least 1.*\\(given ${d.toSeconds()} seconds\\)`));
+      expect(build({ expiration: d })).toThrow(
+        new RegExp(`expiration must be a whole number of days, at least 1.*\\(given ${d.toSeconds()} seconds\\)`),
+      );
     });
 
     it('fails if keyPrefix starts with a slash', () => {
-      expect(build({ keyPrefix: '/claims/' })).toThrow(/keyPrefix must be 1 to 512 characters and not start with '\/' \(given '\/claims\/'\)/);
+      expect(build({ keyPrefix: '/claims/' })).toThrow(
+        /keyPrefix must be 1 to 512 characters and not start with '\/' \(given '\/claims\/'\)/,
+      );
     });
 
     it('fails if bucketProps turns encryption off', () => {
-      expect(build({ bucketProps: { encryption: s3.BucketEncryption.UNENCRYPTED } })).toThrow(/bucketProps.encryption must not be UNENCRYPTED/);
+      expect(build({ bucketProps: { encryption: s3.BucketEncryption.UNENCRYPTED } })).toThrow(
+        /bucketProps.encryption must not be UNENCRYPTED/,
+      );
     });
 
     it('fails if bucketProps turns TLS enforcement off', () => {
@@ -209,7 +252,9 @@ describe('ClaimCheck', () => {
 
     it('fails if bucketProps makes payloads public', () => {
       expect(build({ bucketProps: { publicReadAccess: true } })).toThrow(/bucketProps.publicReadAccess must not be true/);
-      expect(build({ bucketProps: { blockPublicAccess: s3.BlockPublicAccess.BLOCK_ACLS } })).toThrow(/bucketProps.blockPublicAccess must block all public access/);
+      expect(build({ bucketProps: { blockPublicAccess: s3.BlockPublicAccess.BLOCK_ACLS } })).toThrow(
+        /bucketProps.blockPublicAccess must block all public access/,
+      );
     });
 
     it('fails if access logging is both off and given a bucket', () => {
@@ -259,7 +304,10 @@ describe('ClaimCheck', () => {
       const findings = nagErrors((app: App) => {
         const stack = new Stack(app, 'Gate');
         new ClaimCheck(stack, 'Reports');
-        new ClaimCheck(stack, 'Invoices', { encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }), serverAccessLogs: false });
+        new ClaimCheck(stack, 'Invoices', {
+          encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+          serverAccessLogs: false,
+        });
       });
       expect(findings.filter((f) => /\/(Reports|Invoices)\//.test(f.path))).toEqual([]);
     });

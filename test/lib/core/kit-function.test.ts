@@ -28,14 +28,21 @@ describe('KitFunction', () => {
   it('acknowledges both asynchronous-failure rules with synchronousOnlyReason, and neither without it', () => {
     const findings = nagErrors((app) => {
       const stack = new Stack(app, 'Gate');
-      for (const [id, synchronousOnlyReason] of [['Explained', 'Invoked only by its schedule; a lost run loses nothing.'], ['Plain', undefined]]) {
+      for (const [id, synchronousOnlyReason] of [
+        ['Explained', 'Invoked only by its schedule; a lost run loses nothing.'],
+        ['Plain', undefined],
+      ]) {
         const fn = new KitFunction(stack, id!, { handler: 'work-queue/consumer', synchronousOnlyReason });
         // An async invoke config without a destination: what Serverless-LambdaAsyncFailureDestination checks.
         fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
       }
     });
     const rules = ['Serverless-LambdaDLQ', 'Serverless-LambdaAsyncFailureDestination'];
-    const ruleIdsAt = (path: RegExp) => findings.filter((f) => path.test(f.path) && rules.includes(f.ruleId)).map((f) => f.ruleId).sort();
+    const ruleIdsAt = (path: RegExp) =>
+      findings
+        .filter((f) => path.test(f.path) && rules.includes(f.ruleId))
+        .map((f) => f.ruleId)
+        .sort();
     expect(ruleIdsAt(/^Gate\/Explained\//)).toEqual([]);
     expect(ruleIdsAt(/^Gate\/Plain\//)).toEqual([...rules].sort());
   });
@@ -62,6 +69,8 @@ describe('handlerBundlePath', () => {
   });
 
   it('fails if the bundle is missing, saying how to build it', () => {
-    expect(() => handlerBundlePath('work-queue/missing')).toThrow(/bundle for handler 'work-queue\/missing' is missing .* run `npm run build`/);
+    expect(() => handlerBundlePath('work-queue/missing')).toThrow(
+      /bundle for handler 'work-queue\/missing' is missing .* run `npm run build`/,
+    );
   });
 });

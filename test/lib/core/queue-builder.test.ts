@@ -3,14 +3,23 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MessagingPatternsError, PropsValidator, type BuildQueueOptions, buildQueue, createQueueKey, validateQueueInputs } from '../../../lib';
+import {
+  MessagingPatternsError,
+  PropsValidator,
+  type BuildQueueOptions,
+  buildQueue,
+  createQueueKey,
+  validateQueueInputs,
+} from '../../../lib';
 import { newStack, template, warnings } from '../../helpers/cdk';
 
 /** The rule ids acknowledged on `construct` itself, with their reasons. */
 function acknowledgements(construct: Construct): Record<string, string> {
   return Object.assign(
     {},
-    ...construct.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => m.data as Record<string, string>),
+    ...construct.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .map((m) => m.data as Record<string, string>),
   );
 }
 
@@ -30,7 +39,11 @@ describe('buildQueue', () => {
     expect(built.created).toBe(true);
     expect(built.maxReceiveCount).toBe(5);
     expect(built.encryptionKey).toBeUndefined();
-    template(stack).hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 45, SqsManagedSseEnabled: true, RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() } });
+    template(stack).hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 45,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+    });
     template(stack).hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
   });
 
@@ -68,10 +81,12 @@ describe('buildQueue', () => {
     expect(stack.node.tryFindChild('Pattern')?.node.tryFindChild('InboxDlq')).toBeInstanceOf(sqs.Queue);
   });
 
-  it('warns when the DLQ retention is not longer than the queue\'s', () => {
+  it("warns when the DLQ retention is not longer than the queue's", () => {
     const stack = newStack();
     build(stack, { queueProps: { retentionPeriod: Duration.days(14) } });
-    expect(warnings(stack).join('\n')).toMatch(/deadLetterQueueProps.retentionPeriod \(1209600 seconds\) is not longer than the queue's \(1209600 seconds\)/);
+    expect(warnings(stack).join('\n')).toMatch(
+      /deadLetterQueueProps.retentionPeriod \(1209600 seconds\) is not longer than the queue's \(1209600 seconds\)/,
+    );
   });
 
   it('acknowledges cdk-nag\'s "a queue needs a DLQ" rules on the dead-letter queue it creates, naming what it belongs to', () => {
@@ -97,7 +112,10 @@ describe('buildQueue', () => {
     const keys = template(stack).findResources('AWS::KMS::Key');
     expect(Object.keys(keys)).toHaveLength(2);
     for (const key of Object.values(keys)) expect(key.Properties.EnableKeyRotation).toBe(true);
-    const [withService, plain] = [Object.entries(keys).find(([id]) => id.startsWith('Key'))![1], Object.entries(keys).find(([id]) => id.startsWith('Plain'))![1]];
+    const [withService, plain] = [
+      Object.entries(keys).find(([id]) => id.startsWith('Key'))![1],
+      Object.entries(keys).find(([id]) => id.startsWith('Plain'))![1],
+    ];
     expect(JSON.stringify(withService.Properties.KeyPolicy)).toMatch(/sns\.amazonaws\.com/);
     expect(JSON.stringify(plain.Properties.KeyPolicy)).not.toMatch(/amazonaws\.com"/);
   });
@@ -111,15 +129,17 @@ describe('buildQueue', () => {
   });
 
   it('fails if the pattern needs a customer managed key and queueProps asks for the AWS managed one', () => {
-    expect(() => build(newStack(), { requireCustomerManagedKey: true, queueProps: { encryption: sqs.QueueEncryption.KMS_MANAGED } })).toThrow(
-      /queueProps.encryption must not be KMS_MANAGED here.*\(given KMS_MANAGED\)/,
-    );
+    expect(() =>
+      build(newStack(), { requireCustomerManagedKey: true, queueProps: { encryption: sqs.QueueEncryption.KMS_MANAGED } }),
+    ).toThrow(/queueProps.encryption must not be KMS_MANAGED here.*\(given KMS_MANAGED\)/);
   });
 
   it('fails if the key is given twice', () => {
     const stack = newStack();
     const key = new kms.Key(stack, 'K');
-    expect(() => build(stack, { encryptionKey: key, queueProps: { encryptionMasterKey: key } })).toThrow(/encryptionKey cannot be used with queueProps.encryption or queueProps.encryptionMasterKey/);
+    expect(() => build(stack, { encryptionKey: key, queueProps: { encryptionMasterKey: key } })).toThrow(
+      /encryptionKey cannot be used with queueProps.encryption or queueProps.encryptionMasterKey/,
+    );
   });
 
   it('fails if a given DLQ comes with deadLetterQueueProps', () => {
@@ -157,6 +177,8 @@ describe('PropsValidator', () => {
     const v = new PropsValidator(newStack());
     v.check(false, 'a is wrong').check(true, 'never').integerInRange('b', 11, 1, 10).mutuallyExclusive({ x: 1, y: 2, z: undefined });
     expect(v.count).toBe(3);
-    expect(() => v.throwIfInvalid()).toThrow(/a is wrong[\s\S]*b must be an integer between 1 and 10 \(given 11\)[\s\S]*provide only one of x, y, z \(given x and y\)/);
+    expect(() => v.throwIfInvalid()).toThrow(
+      /a is wrong[\s\S]*b must be an integer between 1 and 10 \(given 11\)[\s\S]*provide only one of x, y, z \(given x and y\)/,
+    );
   });
 });

@@ -6,8 +6,14 @@ describe('PropsValidator', () => {
   it('exposes the problems found so far without throwing, in order', () => {
     const v = new PropsValidator(newStack());
     expect(v.problems).toEqual([]);
-    v.check(false, 'first').integerInRange('n', 0, 1, 2).durationInRange('d', Duration.seconds(1), Duration.seconds(2), Duration.seconds(3));
-    expect(v.problems).toEqual(['first', 'n must be an integer between 1 and 2 (given 0)', 'd must be between 2 seconds and 3 seconds (given 1 seconds)']);
+    v.check(false, 'first')
+      .integerInRange('n', 0, 1, 2)
+      .durationInRange('d', Duration.seconds(1), Duration.seconds(2), Duration.seconds(3));
+    expect(v.problems).toEqual([
+      'first',
+      'n must be an integer between 1 and 2 (given 0)',
+      'd must be between 2 seconds and 3 seconds (given 1 seconds)',
+    ]);
     expect(v.count).toBe(3);
   });
 

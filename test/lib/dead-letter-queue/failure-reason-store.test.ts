@@ -22,7 +22,12 @@ describe('FailureReasonStore', () => {
       const t = template(stack);
       t.hasResourceProperties('AWS::S3::Bucket', {
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
         LifecycleConfiguration: { Rules: [{ Id: 'ExpireFailureReasons', Prefix: 'reasons/', ExpirationInDays: 15, Status: 'Enabled' }] },
       });
       const policy = Object.values(t.findResources('AWS::S3::BucketPolicy'))[0];
@@ -44,7 +49,12 @@ describe('FailureReasonStore', () => {
       store.addRecorder(fn);
       const t = template(stack);
       t.hasResourceProperties('AWS::Lambda::Function', {
-        Environment: { Variables: { [FAILURE_REASON_BUCKET_ENV]: { Ref: Match.stringLikeRegexp('ReasonsBucket') }, [FAILURE_REASON_PREFIX_ENV]: 'reasons/' } },
+        Environment: {
+          Variables: {
+            [FAILURE_REASON_BUCKET_ENV]: { Ref: Match.stringLikeRegexp('ReasonsBucket') },
+            [FAILURE_REASON_PREFIX_ENV]: 'reasons/',
+          },
+        },
       });
       t.hasResourceProperties('AWS::IAM::Policy', {
         PolicyDocument: {
@@ -99,12 +109,23 @@ describe('FailureReasonStore', () => {
     new FailureReasonStore(stack, 'Reasons', {
       retention: Duration.days(30),
       prefix: 'orders/',
-      bucketProps: { versioned: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ACLS, serverAccessLogsBucket: new s3.Bucket(stack, 'Logs') },
+      bucketProps: {
+        versioned: true,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ACLS,
+        serverAccessLogsBucket: new s3.Bucket(stack, 'Logs'),
+      },
     });
-    template(stack).hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^Logs') } } });
+    template(stack).hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^Logs') } },
+    });
     template(stack).hasResourceProperties('AWS::S3::Bucket', {
       VersioningConfiguration: { Status: 'Enabled' },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LifecycleConfiguration: { Rules: [Match.objectLike({ Prefix: 'orders/', ExpirationInDays: 30 })] },
     });
   });
@@ -122,18 +143,25 @@ describe('FailureReasonStore', () => {
   it('warns when reasons would expire before the longest-kept dead letters', () => {
     const stack = newStack();
     new FailureReasonStore(stack, 'Reasons', { retention: Duration.days(7) });
-    expect(warnings(stack)).toEqual([expect.stringMatching(/retention \(604800 seconds\) is shorter than the longest dead-letter retention/)]);
+    expect(warnings(stack)).toEqual([
+      expect.stringMatching(/retention \(604800 seconds\) is shorter than the longest dead-letter retention/),
+    ]);
   });
 
   describe('validation', () => {
-    const build = (props: ConstructorParameters<typeof FailureReasonStore>[2]) => () => new FailureReasonStore(newStack(), 'Reasons', props);
+    const build = (props: ConstructorParameters<typeof FailureReasonStore>[2]) => () =>
+      new FailureReasonStore(newStack(), 'Reasons', props);
 
     it('fails if retention is not whole days', () => {
-      expect(build({ retention: Duration.hours(36) })).toThrow(/retention must be a whole number of days, at least 1 \(given 129600 seconds\)/);
+      expect(build({ retention: Duration.hours(36) })).toThrow(
+        /retention must be a whole number of days, at least 1 \(given 129600 seconds\)/,
+      );
     });
 
     it('fails if retention is under a day', () => {
-      expect(build({ retention: Duration.hours(12) })).toThrow(/retention must be a whole number of days, at least 1 \(given 43200 seconds\)/);
+      expect(build({ retention: Duration.hours(12) })).toThrow(
+        /retention must be a whole number of days, at least 1 \(given 43200 seconds\)/,
+      );
     });
 
     it('fails if bucketProps turns TLS enforcement off', () => {
@@ -152,7 +180,11 @@ describe('FailureReasonStore', () => {
       let error: unknown;
       try {
         const stack = newStack();
-        new FailureReasonStore(stack, 'Reasons', { existingBucket: s3.Bucket.fromBucketName(stack, 'B', 'my-reasons'), bucketProps: {}, retention: Duration.days(20) });
+        new FailureReasonStore(stack, 'Reasons', {
+          existingBucket: s3.Bucket.fromBucketName(stack, 'B', 'my-reasons'),
+          bucketProps: {},
+          retention: Duration.days(20),
+        });
       } catch (e) {
         error = e;
       }
@@ -178,4 +210,3 @@ describe('FailureReasonStore', () => {
     });
   });
 });
-

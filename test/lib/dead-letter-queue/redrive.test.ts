@@ -49,13 +49,24 @@ describe('DeadLetterQueueRedrive', () => {
       const all = statements(stack);
       const onDlq = all.filter((s) => JSON.stringify(s.Resource).includes('OrdersDeadLetterQueue'));
       expect(onDlq.flatMap(actionsOf)).toEqual(
-        expect.arrayContaining(['sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks', 'sqs:CancelMessageMoveTask', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+        expect.arrayContaining([
+          'sqs:StartMessageMoveTask',
+          'sqs:ListMessageMoveTasks',
+          'sqs:CancelMessageMoveTask',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+        ]),
       );
       const sends = all.filter((s) => actionsOf(s).includes('sqs:SendMessage'));
       expect(sends).toHaveLength(1);
       expect(sends[0].Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^OrdersQueue/), 'Arn'] });
       // "*" only for X-Ray, which has no resource-level permissions.
-      expect(all.filter((s) => s.Resource === '*').flatMap(actionsOf).every((a) => a.startsWith('xray:'))).toBe(true);
+      expect(
+        all
+          .filter((s) => s.Resource === '*')
+          .flatMap(actionsOf)
+          .every((a) => a.startsWith('xray:')),
+      ).toBe(true);
     });
 
     it('creates no schedule by default', () => {
@@ -88,7 +99,12 @@ describe('DeadLetterQueueRedrive', () => {
     });
     template(stack).hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(6 hours)',
-      Targets: [Match.objectLike({ Input: JSON.stringify({ action: 'start', trigger: 'schedule' }), RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 } })],
+      Targets: [
+        Match.objectLike({
+          Input: JSON.stringify({ action: 'start', trigger: 'schedule' }),
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        }),
+      ],
     });
     template(stack).hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ MAX_MESSAGES_PER_SECOND: '20' }) },
@@ -129,7 +145,10 @@ describe('DeadLetterQueueRedrive', () => {
     const redrive = new DeadLetterQueueRedrive(stack, 'Redrive', { sourceQueue: a });
     redrive.grantSendTo(b);
     const sends = statements(stack).filter((s) => actionsOf(s).includes('sqs:SendMessage'));
-    expect(sends.map((s) => JSON.stringify(s.Resource)).sort()).toEqual([expect.stringMatching(/"A[0-9A-F]+"/), expect.stringMatching(/"B[0-9A-F]+"/)]);
+    expect(sends.map((s) => JSON.stringify(s.Resource)).sort()).toEqual([
+      expect.stringMatching(/"A[0-9A-F]+"/),
+      expect.stringMatching(/"B[0-9A-F]+"/),
+    ]);
   });
 
   it('warns when an sqs.Queue source has no dead-letter queue', () => {
@@ -155,29 +174,41 @@ describe('DeadLetterQueueRedrive', () => {
     });
 
     it('fails if the source queue has no DLQ and none is given', () => {
-      expect(build((s) => ({ sourceQueue: new sqs.Queue(s, 'Plain') }))).toThrow(/deadLetterQueue is required: sourceQueue TestStack\/Plain has no dead-letter queue/);
+      expect(build((s) => ({ sourceQueue: new sqs.Queue(s, 'Plain') }))).toThrow(
+        /deadLetterQueue is required: sourceQueue TestStack\/Plain has no dead-letter queue/,
+      );
     });
 
     it('fails if there is nowhere to send the messages', () => {
-      expect(build((s) => ({ deadLetterQueue: new sqs.Queue(s, 'Dlq') }))).toThrow(/provide sourceQueue .* or destinationQueue .* \(given neither\)/);
+      expect(build((s) => ({ deadLetterQueue: new sqs.Queue(s, 'Dlq') }))).toThrow(
+        /provide sourceQueue .* or destinationQueue .* \(given neither\)/,
+      );
     });
 
     it('fails if both sourceQueue and destinationQueue are given', () => {
       expect(
         build((s) => {
           const dlq = new sqs.Queue(s, 'Dlq');
-          return { sourceQueue: new sqs.Queue(s, 'Src', { deadLetterQueue: { queue: dlq, maxReceiveCount: 3 } }), destinationQueue: new sqs.Queue(s, 'Dst') };
+          return {
+            sourceQueue: new sqs.Queue(s, 'Src', { deadLetterQueue: { queue: dlq, maxReceiveCount: 3 } }),
+            destinationQueue: new sqs.Queue(s, 'Dst'),
+          };
         }),
       ).toThrow(/provide only one of sourceQueue, destinationQueue \(given sourceQueue and destinationQueue\)/);
     });
 
-    it('fails if deadLetterQueue is not the source queue\'s DLQ', () => {
+    it("fails if deadLetterQueue is not the source queue's DLQ", () => {
       expect(
         build((s) => {
           const dlq = new sqs.Queue(s, 'Dlq');
-          return { sourceQueue: new sqs.Queue(s, 'Src', { deadLetterQueue: { queue: dlq, maxReceiveCount: 3 } }), deadLetterQueue: new sqs.Queue(s, 'Other') };
+          return {
+            sourceQueue: new sqs.Queue(s, 'Src', { deadLetterQueue: { queue: dlq, maxReceiveCount: 3 } }),
+            deadLetterQueue: new sqs.Queue(s, 'Other'),
+          };
         }),
-      ).toThrow(/deadLetterQueue must be the dead-letter queue of sourceQueue \(given TestStack\/Other, but TestStack\/Src dead-letters to TestStack\/Dlq\)/);
+      ).toThrow(
+        /deadLetterQueue must be the dead-letter queue of sourceQueue \(given TestStack\/Other, but TestStack\/Src dead-letters to TestStack\/Dlq\)/,
+      );
     });
 
     it('fails if the destination is of the other queue type', () => {
@@ -229,8 +260,15 @@ describe('DeadLetterQueueRedrive', () => {
         const stack = new Stack(app, 'Gate');
         const consumer = inlineFunction(stack);
         const orders = new WorkQueue(stack, 'Orders', { consumer });
-        new DeadLetterQueueRedrive(stack, 'OrdersRedrive', { sourceQueue: orders.queue, schedule: events.Schedule.rate(Duration.hours(1)) });
-        const jobs = new WorkQueue(stack, 'Jobs', { consumer, fifo: true, encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }) });
+        new DeadLetterQueueRedrive(stack, 'OrdersRedrive', {
+          sourceQueue: orders.queue,
+          schedule: events.Schedule.rate(Duration.hours(1)),
+        });
+        const jobs = new WorkQueue(stack, 'Jobs', {
+          consumer,
+          fifo: true,
+          encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+        });
         new DeadLetterQueueRedrive(stack, 'JobsRedrive', { sourceQueue: jobs.queue, maxMessagesPerSecond: 10 });
       });
       const kitFindings = findings.filter((f) => /\/(OrdersRedrive|JobsRedrive)\//.test(f.path));

@@ -28,7 +28,10 @@ describe('DelayQueue', () => {
     it('creates the queue with SSE-SQS, a DLQ at maxReceiveCount 5, and no queue-level delay', () => {
       template(stack).hasResourceProperties('AWS::SQS::Queue', {
         SqsManagedSseEnabled: true,
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RemindersDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 5 },
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RemindersDeadLetterQueue'), 'Arn'] },
+          maxReceiveCount: 5,
+        },
         DelaySeconds: Match.absent(),
       });
       expect(dq.queueDelay.toSeconds()).toBe(0);
@@ -75,7 +78,7 @@ describe('DelayQueue', () => {
       });
     });
 
-    it('scopes the scheduler role\'s trust to the schedule group ARN, never to schedule ARNs or a prefix', () => {
+    it("scopes the scheduler role's trust to the schedule group ARN, never to schedule ARNs or a prefix", () => {
       const role = Object.values(template(stack).findResources('AWS::IAM::Role')).find((r) =>
         JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
       )!;
@@ -89,7 +92,9 @@ describe('DelayQueue', () => {
 
     it('lets the scheduler role send to the queue and to the schedule DLQ, and nothing else', () => {
       const t = template(stack);
-      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes('RemindersSchedulerRole'))!;
+      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
+        JSON.stringify(p.Properties.Roles).includes('RemindersSchedulerRole'),
+      )!;
       const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string; Resource: { 'Fn::GetAtt': string[] } }>;
       expect(statements).toHaveLength(2);
       for (const s of statements) expect(s.Action).toBe('sqs:SendMessage');
@@ -104,7 +109,9 @@ describe('DelayQueue', () => {
       t.resourceCountIs('AWS::CloudWatch::Alarm', 4);
       t.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RemindersScheduleDeadLetterQueue'), 'QueueName'] } }],
+        Dimensions: [
+          { Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RemindersScheduleDeadLetterQueue'), 'QueueName'] } },
+        ],
         Threshold: 1,
       });
       t.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -153,7 +160,11 @@ describe('DelayQueue', () => {
       const t = template(stack);
       const own = Object.values(t.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes('Producer'))!;
       expect(own.Properties.PolicyDocument.Statement).toEqual([
-        { Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RemindersQueue/), 'Arn'] } },
+        {
+          Effect: 'Allow',
+          Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RemindersQueue/), 'Arn'] },
+        },
       ]);
       t.resourceCountIs('AWS::IAM::ManagedPolicy', 1);
       const managed = Object.values(t.findResources('AWS::IAM::ManagedPolicy'))[0].Properties;
@@ -182,9 +193,13 @@ describe('DelayQueue', () => {
       dq.grantSend(new iam.User(stack, 'Operator'));
       const t = template(stack);
       t.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
-      const own = Object.values(t.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Users ?? []).includes('Operator'))!;
+      const own = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
+        JSON.stringify(p.Properties.Users ?? []).includes('Operator'),
+      )!;
       const actions = (own.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>).flatMap((s) => [s.Action].flat());
-      expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole']));
+      expect(actions).toEqual(
+        expect.arrayContaining(['sqs:SendMessage', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole']),
+      );
     });
 
     it('grantSend gives a producer only kms:GenerateDataKey and kms:Decrypt on the key', () => {
@@ -192,7 +207,9 @@ describe('DelayQueue', () => {
       const dq = new DelayQueue(stack, 'Reminders', { encryptionKey: new kms.Key(stack, 'Key') });
       const role = new iam.Role(stack, 'Producer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
       dq.grantSend(role);
-      const own = Object.values(template(stack).findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes('Producer'))!;
+      const own = Object.values(template(stack).findResources('AWS::IAM::Policy')).find((p) =>
+        JSON.stringify(p.Properties.Roles).includes('Producer'),
+      )!;
       expect(own.Properties.PolicyDocument.Statement).toContainEqual({
         Effect: 'Allow',
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
@@ -231,7 +248,7 @@ describe('DelayQueue', () => {
       expect(producerConfigOf(stack, dq).queueDelaySeconds).toBe(120);
     });
 
-    it('delivers into an existing queue (a WorkQueue\'s), reading its delay and DLQ, and grants the scheduler role on it', () => {
+    it("delivers into an existing queue (a WorkQueue's), reading its delay and DLQ, and grants the scheduler role on it", () => {
       const stack = newStack();
       const work = new WorkQueue(stack, 'Work', { consumer: inlineFunction(stack), queueProps: { deliveryDelay: Duration.seconds(30) } });
       const dq = new DelayQueue(stack, 'Later', { existingQueue: work.queue });
@@ -240,12 +257,14 @@ describe('DelayQueue', () => {
       expect(dq.queueDelay.toSeconds()).toBe(30);
       const t = template(stack);
       t.resourceCountIs('AWS::SQS::Queue', 3); // the work queue, its DLQ, the schedule DLQ
-      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes('LaterSchedulerRole'))!;
+      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
+        JSON.stringify(p.Properties.Roles).includes('LaterSchedulerRole'),
+      )!;
       expect(JSON.stringify(policy.Properties.PolicyDocument)).toMatch(/WorkQueue/);
       expect(warnings(stack)).toEqual([]);
     });
 
-    it('encrypts the schedule DLQ with the queue\'s key and lets the scheduler role use it', () => {
+    it("encrypts the schedule DLQ with the queue's key and lets the scheduler role use it", () => {
       const stack = newStack();
       const key = new kms.Key(stack, 'Key');
       new DelayQueue(stack, 'Reminders', { encryptionKey: key });
@@ -253,7 +272,9 @@ describe('DelayQueue', () => {
       for (const q of Object.values(t.findResources('AWS::SQS::Queue'))) {
         expect(q.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] });
       }
-      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes('RemindersSchedulerRole'))!;
+      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
+        JSON.stringify(p.Properties.Roles).includes('RemindersSchedulerRole'),
+      )!;
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual({
         Effect: 'Allow',
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
@@ -294,36 +315,51 @@ describe('DelayQueue', () => {
     };
 
     it('fails if the queue is FIFO', () => {
-      expect(build({ queueProps: { fifo: true } })).toThrow(/a delay queue must be a standard queue: FIFO queues support no per-message delay.*\(given a FIFO queueProps\)/);
+      expect(build({ queueProps: { fifo: true } })).toThrow(
+        /a delay queue must be a standard queue: FIFO queues support no per-message delay.*\(given a FIFO queueProps\)/,
+      );
       const stack = newStack();
       const fifo = new sqs.Queue(stack, 'Fifo', { fifo: true });
       expect(() => new DelayQueue(stack, 'Reminders', { existingQueue: fifo })).toThrow(/\(given a FIFO existingQueue\)/);
     });
 
     it('fails if the queue delay is above 15 minutes', () => {
-      expect(build({ queueProps: { deliveryDelay: Duration.minutes(16) } })).toThrow(/queueProps.deliveryDelay must be between 0 seconds and 900 seconds \(given 960 seconds\)/);
+      expect(build({ queueProps: { deliveryDelay: Duration.minutes(16) } })).toThrow(
+        /queueProps.deliveryDelay must be between 0 seconds and 900 seconds \(given 960 seconds\)/,
+      );
     });
 
     it.each([-1, 186, 1.5])('fails if scheduleRetryAttempts is %p', (n) => {
-      expect(build({ scheduleRetryAttempts: n })).toThrow(new RegExp(`scheduleRetryAttempts must be an integer between 0 and 185 \\(given ${n}\\)`));
+      expect(build({ scheduleRetryAttempts: n })).toThrow(
+        new RegExp(`scheduleRetryAttempts must be an integer between 0 and 185 \\(given ${n}\\)`),
+      );
     });
 
     it.each([
       ['30 seconds', Duration.seconds(30)],
       ['25 hours', Duration.hours(25)],
     ])('fails if scheduleMaxEventAge is %s', (_label, age) => {
-      expect(build({ scheduleMaxEventAge: age })).toThrow(new RegExp(`scheduleMaxEventAge must be between 60 seconds and 86400 seconds \\(given ${age.toSeconds()} seconds\\)`));
+      expect(build({ scheduleMaxEventAge: age })).toThrow(
+        new RegExp(`scheduleMaxEventAge must be between 60 seconds and 86400 seconds \\(given ${age.toSeconds()} seconds\\)`),
+      );
     });
 
     it('fails if the schedule group name is not valid', () => {
-      expect(build({ scheduleGroupName: 'my group' })).toThrow(/scheduleGroupName must be 1 to 64 letters, digits, hyphens, underscores and dots \(given 'my group'\)/);
+      expect(build({ scheduleGroupName: 'my group' })).toThrow(
+        /scheduleGroupName must be 1 to 64 letters, digits, hyphens, underscores and dots \(given 'my group'\)/,
+      );
     });
 
     it('reports conflicting queue inputs together', () => {
       const stack = newStack();
       let error: unknown;
       try {
-        new DelayQueue(stack, 'Reminders', { existingQueue: new sqs.Queue(stack, 'Q'), queueProps: {}, maxReceiveCount: 3, scheduleRetryAttempts: 500 });
+        new DelayQueue(stack, 'Reminders', {
+          existingQueue: new sqs.Queue(stack, 'Q'),
+          queueProps: {},
+          maxReceiveCount: 3,
+          scheduleRetryAttempts: 500,
+        });
       } catch (e) {
         error = e;
       }
@@ -338,7 +374,9 @@ describe('DelayQueue', () => {
     });
 
     it('fails if queueProps turns encryption off', () => {
-      expect(build({ queueProps: { encryption: sqs.QueueEncryption.UNENCRYPTED } })).toThrow(/queueProps.encryption must not be UNENCRYPTED/);
+      expect(build({ queueProps: { encryption: sqs.QueueEncryption.UNENCRYPTED } })).toThrow(
+        /queueProps.encryption must not be UNENCRYPTED/,
+      );
     });
 
     it('fails if the age alarm would fire after messages expire', () => {
@@ -359,7 +397,9 @@ describe('DelayQueue', () => {
         keyed.grantSend(producer);
         // An env-bound stack renders region and account as literals in the finding ids.
         const bound = new Stack(app, 'Bound', { env: { account: '111122223333', region: 'eu-west-1' } });
-        new DelayQueue(bound, 'Reminders').grantSend(new iam.Role(bound, 'Producer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }));
+        new DelayQueue(bound, 'Reminders').grantSend(
+          new iam.Role(bound, 'Producer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }),
+        );
       });
       const kitFindings = findings.filter((f) => /\/(Reminders|Keyed|Producer)\//.test(f.path));
       expect(kitFindings).toEqual([]);
@@ -389,9 +429,16 @@ describe('DelayQueue', () => {
         const stack = new Stack(app, 'Gate');
         const dq = new DelayQueue(stack, 'Reminders');
         const role = new iam.Role(stack, 'Mine', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-        role.addToPolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule'], resources: [`arn:aws:scheduler:eu-west-1:111122223333:schedule/${dq.scheduleGroup.scheduleGroupName}/*`] }));
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            actions: ['scheduler:CreateSchedule'],
+            resources: [`arn:aws:scheduler:eu-west-1:111122223333:schedule/${dq.scheduleGroup.scheduleGroupName}/*`],
+          }),
+        );
       });
-      expect(findings.map((f) => f.ruleId)).toEqual(expect.arrayContaining([expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:aws:scheduler:.*\/\*\]$/)]));
+      expect(findings.map((f) => f.ruleId)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:aws:scheduler:.*\/\*\]$/)]),
+      );
     });
   });
 });

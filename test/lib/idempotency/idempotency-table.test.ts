@@ -113,7 +113,10 @@ describe('IdempotencyTable', () => {
       template(stack).hasResourceProperties('AWS::IAM::Policy', {
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Action: Match.arrayWith(['kms:Decrypt', 'kms:Encrypt']), Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('IdempotencyResourceKey|IdempotencyKey'), 'Arn'] } }),
+            Match.objectLike({
+              Action: Match.arrayWith(['kms:Decrypt', 'kms:Encrypt']),
+              Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('IdempotencyResourceKey|IdempotencyKey'), 'Arn'] },
+            }),
           ]),
         },
       });
@@ -138,22 +141,28 @@ describe('IdempotencyTable', () => {
       const stack = newStack();
       const table = new IdempotencyTable(stack, 'Idempotency');
       const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-      const fn = lambda.Function.fromFunctionAttributes(stack, 'Imported', { functionArn: 'arn:aws:lambda:us-east-1:111111111111:function:f', role });
+      const fn = lambda.Function.fromFunctionAttributes(stack, 'Imported', {
+        functionArn: 'arn:aws:lambda:us-east-1:111111111111:function:f',
+        role,
+      });
       table.connect(fn);
-      expect(warnings(stack).join('\n')).toMatch(/consumer TestStack\/Imported is imported, so the kit could not set its IDEMPOTENCY_TABLE_NAME/);
+      expect(warnings(stack).join('\n')).toMatch(
+        /consumer TestStack\/Imported is imported, so the kit could not set its IDEMPOTENCY_TABLE_NAME/,
+      );
       template(stack).hasResourceProperties('AWS::IAM::Policy', { Roles: [{ Ref: Match.stringLikeRegexp('^Role') }] });
     });
   });
 
   describe('validation', () => {
-    const build = (props: ConstructorParameters<typeof IdempotencyTable>[2]) => () => new IdempotencyTable(newStack(), 'Idempotency', props);
+    const build = (props: ConstructorParameters<typeof IdempotencyTable>[2]) => () =>
+      new IdempotencyTable(newStack(), 'Idempotency', props);
 
     it('fails if encryptionKey is given with an encryption other than CUSTOMER_MANAGED', () => {
       const stack = newStack();
       const key = new kms.Key(stack, 'Key');
-      expect(() => new IdempotencyTable(stack, 'Idempotency', { encryption: dynamodb.TableEncryption.AWS_MANAGED, encryptionKey: key })).toThrow(
-        /encryptionKey requires encryption CUSTOMER_MANAGED \(given encryption AWS_MANAGED and an encryptionKey\)/,
-      );
+      expect(
+        () => new IdempotencyTable(stack, 'Idempotency', { encryption: dynamodb.TableEncryption.AWS_MANAGED, encryptionKey: key }),
+      ).toThrow(/encryptionKey requires encryption CUSTOMER_MANAGED \(given encryption AWS_MANAGED and an encryptionKey\)/);
     });
 
     it('fails if tableName is not a valid table name', () => {
@@ -164,9 +173,10 @@ describe('IdempotencyTable', () => {
     it('reports every problem together', () => {
       const stack = newStack();
       const key = new kms.Key(stack, 'Key');
-      expect(() => new IdempotencyTable(stack, 'Idempotency', { tableName: '!', encryption: dynamodb.TableEncryption.DEFAULT, encryptionKey: key })).toThrow(
-        /\[TestStack\/Idempotency\]\n {2}- encryptionKey requires .*\n {2}- tableName must be/,
-      );
+      expect(
+        () =>
+          new IdempotencyTable(stack, 'Idempotency', { tableName: '!', encryption: dynamodb.TableEncryption.DEFAULT, encryptionKey: key }),
+      ).toThrow(/\[TestStack\/Idempotency\]\n {2}- encryptionKey requires .*\n {2}- tableName must be/);
     });
   });
 

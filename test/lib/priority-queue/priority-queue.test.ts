@@ -49,7 +49,9 @@ describe('PriorityQueue', () => {
 
     it('gives the DLQs 14-day retention and denies requests without TLS on all six queues', () => {
       const t = template(stack);
-      expect(Object.values(t.findResources('AWS::SQS::Queue')).filter((q) => q.Properties.MessageRetentionPeriod === 1209600)).toHaveLength(3);
+      expect(Object.values(t.findResources('AWS::SQS::Queue')).filter((q) => q.Properties.MessageRetentionPeriod === 1209600)).toHaveLength(
+        3,
+      );
       const policies = Object.values(t.findResources('AWS::SQS::QueuePolicy'));
       expect(policies).toHaveLength(6);
       for (const p of policies) {
@@ -83,7 +85,10 @@ describe('PriorityQueue', () => {
       t.hasResourceProperties('AWS::IAM::Policy', {
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Action: Match.arrayWith(['sqs:ReceiveMessage', 'sqs:DeleteMessage']), Resource: queueArnOf(t, /^JobslowQueue/) }),
+            Match.objectLike({
+              Action: Match.arrayWith(['sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+              Resource: queueArnOf(t, /^JobslowQueue/),
+            }),
           ]),
         },
       });
@@ -143,7 +148,12 @@ describe('PriorityQueue', () => {
 
     it('keeps the lowest level at its guaranteed share', () => {
       const stack = newStack();
-      const pq = new PriorityQueue(stack, 'Jobs', { consumer: inlineFunction(stack), maxConcurrency: 100, weights: [8, 2, 1], lowestLevelShare: 0.25 });
+      const pq = new PriorityQueue(stack, 'Jobs', {
+        consumer: inlineFunction(stack),
+        maxConcurrency: 100,
+        weights: [8, 2, 1],
+        lowestLevelShare: 0.25,
+      });
       const caps = pq.levels.map((l) => l.maxConcurrency!);
       expect(caps[2]).toBe(25);
       expect(caps[0] + caps[1] + caps[2]).toBe(100);
@@ -219,7 +229,12 @@ describe('PriorityQueue', () => {
       t.hasResourceProperties('AWS::Events::Rule', {
         ScheduleExpression: 'rate(1 minute)',
         State: 'ENABLED',
-        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^JobsDispatcher'), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^JobsDispatcher'), 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+          }),
+        ],
       });
       expect(pq.dispatcher).toBeDefined();
       expect(pq.dispatchSchedule).toBeDefined();
@@ -231,7 +246,13 @@ describe('PriorityQueue', () => {
       )!;
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 256, Timeout: 80 });
       const env = fn.Properties.Environment.Variables;
-      expect(env).toMatchObject({ BATCH_SIZE: '5', LOWEST_LEVEL_EVERY: '5', CONSUMER_TIMEOUT_SECONDS: '10', RUN_SECONDS: '55', IDLE_WAIT_SECONDS: '2' });
+      expect(env).toMatchObject({
+        BATCH_SIZE: '5',
+        LOWEST_LEVEL_EVERY: '5',
+        CONSUMER_TIMEOUT_SECONDS: '10',
+        RUN_SECONDS: '55',
+        IDLE_WAIT_SECONDS: '2',
+      });
       expect(env.CONSUMER_FUNCTION).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Consumer/), 'Arn'] });
       const levels = JSON.stringify(env.PRIORITY_LEVELS);
       expect(levels.indexOf('\\"high\\"')).toBeLessThan(levels.indexOf('\\"normal\\"'));
@@ -248,7 +269,11 @@ describe('PriorityQueue', () => {
         JSON.stringify(p.Properties.Roles).includes('JobsDispatcherRole'),
       )!;
       const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>;
-      expect(statements).toContainEqual({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Consumer/), 'Arn'] } });
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Consumer/), 'Arn'] },
+      });
       const consumed = statements.filter((s) => [s.Action].flat().includes('sqs:ReceiveMessage')).map((s) => JSON.stringify(s.Resource));
       expect(consumed).toHaveLength(3);
       for (const level of ['high', 'normal', 'low']) expect(consumed.join()).toMatch(new RegExp(`Jobs${level}Queue`));
@@ -300,7 +325,9 @@ describe('PriorityQueue', () => {
       const pq = new PriorityQueue(stack, 'Jobs', { consumer: inlineFunction(stack), encryptionKey: new kms.Key(stack, 'Key') });
       const role = new iam.Role(stack, 'Producer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
       pq.grantSend(role);
-      const policy = Object.values(template(stack).findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes('Producer'))!;
+      const policy = Object.values(template(stack).findResources('AWS::IAM::Policy')).find((p) =>
+        JSON.stringify(p.Properties.Roles).includes('Producer'),
+      )!;
       const text = JSON.stringify(policy.Properties.PolicyDocument);
       for (const level of ['high', 'normal', 'low']) expect(text).toMatch(new RegExp(`Jobs${level}Queue`));
       expect(text).toMatch(/sqs:SendMessage/);
@@ -358,7 +385,9 @@ describe('PriorityQueue', () => {
     });
 
     it('fails if defaultLevel is not a level', () => {
-      expect(build({ defaultLevel: 'urgent' })).toThrow(/defaultLevel must be one of the levels \["high","normal","low"\] \(given 'urgent'\)/);
+      expect(build({ defaultLevel: 'urgent' })).toThrow(
+        /defaultLevel must be one of the levels \["high","normal","low"\] \(given 'urgent'\)/,
+      );
     });
 
     it.each([0, 0.6])('fails if lowestLevelShare is %p', (share) => {
@@ -367,7 +396,9 @@ describe('PriorityQueue', () => {
 
     it('fails if maxConcurrency cannot give each level its floor', () => {
       expect(build({ maxConcurrency: 5 })).toThrow(/maxConcurrency is too small for 3 levels.*6 in all \(given 5\)/);
-      expect(build({ maxConcurrency: 6, lowestLevelShare: 0.5 })).toThrow(/the lowest level 3 \(lowestLevelShare 0.5\), 7 in all \(given 6\)/);
+      expect(build({ maxConcurrency: 6, lowestLevelShare: 0.5 })).toThrow(
+        /the lowest level 3 \(lowestLevelShare 0.5\), 7 in all \(given 6\)/,
+      );
     });
 
     it('fails if maxConcurrency is below 4 or not an integer', () => {
@@ -384,7 +415,13 @@ describe('PriorityQueue', () => {
     it('fails if strict mode is given weighted-mode settings, naming each', () => {
       let error: unknown;
       try {
-        build({ mode: PriorityMode.STRICT, maxConcurrency: 10, weights: [3, 2, 1], maxBatchingWindow: Duration.seconds(2), batchSize: 20 })();
+        build({
+          mode: PriorityMode.STRICT,
+          maxConcurrency: 10,
+          weights: [3, 2, 1],
+          maxBatchingWindow: Duration.seconds(2),
+          batchSize: 20,
+        })();
       } catch (e) {
         error = e;
       }
@@ -410,13 +447,17 @@ describe('PriorityQueue', () => {
     });
 
     it('fails if the consumer timeout is too long for the strict dispatcher', () => {
-      expect(build({ mode: PriorityMode.STRICT }, Duration.minutes(14))).toThrow(/consumer timeout must be at most 830 seconds in strict mode: .*\(given 840 seconds\)/);
+      expect(build({ mode: PriorityMode.STRICT }, Duration.minutes(14))).toThrow(
+        /consumer timeout must be at most 830 seconds in strict mode: .*\(given 840 seconds\)/,
+      );
     });
 
     it('fails if an imported consumer has no consumerTimeout', () => {
       const stack = newStack();
       const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:eu-west-1:111122223333:function:worker');
-      expect(() => new PriorityQueue(stack, 'Jobs', { consumer: fn })).toThrow(/consumerTimeout is required when consumer is an imported function/);
+      expect(() => new PriorityQueue(stack, 'Jobs', { consumer: fn })).toThrow(
+        /consumerTimeout is required when consumer is an imported function/,
+      );
     });
 
     it('accepts an imported consumer without consumerTimeout when queueProps sets the visibility timeout, like a work queue', () => {
@@ -424,15 +465,24 @@ describe('PriorityQueue', () => {
       const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:eu-west-1:111122223333:function:worker');
       const pq = new PriorityQueue(stack, 'Jobs', { consumer: fn, queueProps: { visibilityTimeout: Duration.minutes(3) } });
       expect(pq.visibilityTimeout.toSeconds()).toBe(180);
-      const levelQueues = Object.entries(template(stack).findResources('AWS::SQS::Queue')).filter(([id]) => /^Jobs(high|normal|low)Queue/.test(id));
+      const levelQueues = Object.entries(template(stack).findResources('AWS::SQS::Queue')).filter(([id]) =>
+        /^Jobs(high|normal|low)Queue/.test(id),
+      );
       expect(levelQueues).toHaveLength(3);
       for (const [, q] of levelQueues) expect(q.Properties.VisibilityTimeout).toBe(180);
     });
 
-    it('still requires consumerTimeout of an imported consumer in strict mode: the dispatcher\'s timeout derives from it', () => {
+    it("still requires consumerTimeout of an imported consumer in strict mode: the dispatcher's timeout derives from it", () => {
       const stack = newStack();
       const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:eu-west-1:111122223333:function:worker');
-      expect(() => new PriorityQueue(stack, 'Jobs', { consumer: fn, mode: PriorityMode.STRICT, queueProps: { visibilityTimeout: Duration.minutes(3) } })).toThrow(
+      expect(
+        () =>
+          new PriorityQueue(stack, 'Jobs', {
+            consumer: fn,
+            mode: PriorityMode.STRICT,
+            queueProps: { visibilityTimeout: Duration.minutes(3) },
+          }),
+      ).toThrow(
         /consumerTimeout is required in strict mode when consumer is an imported function \(given consumer TestStack\/Fn\): the dispatcher's timeout is the consumer's \+ 70 seconds/,
       );
     });
@@ -453,7 +503,9 @@ describe('PriorityQueue', () => {
       const problems = (error as MessagingPatternsError).problems;
       expect(problems).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/^existingQueue cannot be used with a priority queue: it creates one queue per level.*\(given TestStack\/Q\)/),
+          expect.stringMatching(
+            /^existingQueue cannot be used with a priority queue: it creates one queue per level.*\(given TestStack\/Q\)/,
+          ),
           expect.stringMatching(/^queueProps.fifo must not be true: priority levels are standard queues \(given true\)/),
           expect.stringMatching(/^queueProps.queueName cannot be used.*\(given 'jobs'\)/),
           expect.stringMatching(/^deadLetterQueueProps.queueName cannot be used.*\(given 'jobs-dlq'\)/),
@@ -464,7 +516,9 @@ describe('PriorityQueue', () => {
     });
 
     it('fails if queueProps turns encryption or TLS off (shared queue vocabulary)', () => {
-      expect(build({ queueProps: { encryption: sqs.QueueEncryption.UNENCRYPTED } })).toThrow(/queueProps.encryption must not be UNENCRYPTED/);
+      expect(build({ queueProps: { encryption: sqs.QueueEncryption.UNENCRYPTED } })).toThrow(
+        /queueProps.encryption must not be UNENCRYPTED/,
+      );
       expect(build({ queueProps: { enforceSSL: false } })).toThrow(/queueProps.enforceSSL must not be false/);
     });
 
@@ -485,7 +539,11 @@ describe('PriorityQueue', () => {
         const stack = new Stack(app, 'Gate');
         const consumer = inlineFunction(stack);
         new PriorityQueue(stack, 'Weighted', { consumer });
-        new PriorityQueue(stack, 'Strict', { consumer, mode: PriorityMode.STRICT, encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }) });
+        new PriorityQueue(stack, 'Strict', {
+          consumer,
+          mode: PriorityMode.STRICT,
+          encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+        });
       });
       const kitFindings = findings.filter((f) => /\/(Weighted|Strict)\//.test(f.path));
       expect(kitFindings).toEqual([]);

@@ -85,7 +85,10 @@ describe('RequestReply', () => {
       const statements = statementsOf(stack, /^RequesterServiceRole/);
       expect(statements).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ Action: expect.arrayContaining(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [expect.stringMatching(/QuotesRequestsQueue/), 'Arn'] } }),
+          expect.objectContaining({
+            Action: expect.arrayContaining(['sqs:SendMessage']),
+            Resource: { 'Fn::GetAtt': [expect.stringMatching(/QuotesRequestsQueue/), 'Arn'] },
+          }),
           expect.objectContaining({
             Action: ['sqs:CreateQueue', 'sqs:TagQueue', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:DeleteQueue'],
             Resource: replyArnPattern(rr.replyQueuePrefix),
@@ -151,9 +154,14 @@ describe('RequestReply', () => {
     expect(rr.encryptionKey).toBe(key);
     const t = template(stack);
     t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
-    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: '14400' }) } });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: '14400' }) },
+    });
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 1, ScalingConfig: { MaximumConcurrency: 20 } });
-    t.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 2 }), KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 2 }),
+      KmsMasterKeyId: Match.anyValue(),
+    });
   });
 
   it('derives the reaper period from the idle timeout', () => {
@@ -171,7 +179,10 @@ describe('RequestReply', () => {
     const kmsActions = statements.flatMap(actionsOf).filter((a) => a.startsWith('kms:'));
     expect(kmsActions.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     expect(statements).toContainEqual(
-      expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] } }),
+      expect.objectContaining({
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Key/), 'Arn'] },
+      }),
     );
   });
 
@@ -210,7 +221,9 @@ describe('RequestReply', () => {
     });
 
     it.each(['short', 'has space-reply-', 'x'.repeat(61)])('fails if the prefix is %p', (prefix) => {
-      expect(build({ replyQueuePrefix: prefix })).toThrow(/replyQueuePrefix must be 8-60 letters, digits, - or _, so that <prefix>\* names only reply queues \(given '/);
+      expect(build({ replyQueuePrefix: prefix })).toThrow(
+        /replyQueuePrefix must be 8-60 letters, digits, - or _, so that <prefix>\* names only reply queues \(given '/,
+      );
     });
 
     it('fails if the prefix starts the request queue name', () => {
@@ -219,7 +232,7 @@ describe('RequestReply', () => {
       );
     });
 
-    it('reports the request queue\'s problems (an imported responder without timeout) with its own, in one error under its path', () => {
+    it("reports the request queue's problems (an imported responder without timeout) with its own, in one error under its path", () => {
       const stack = newStack();
       const fn = lambda.Function.fromFunctionArn(stack, 'Imported', 'arn:aws:lambda:us-east-1:111122223333:function:responder');
       let error: unknown;
@@ -263,13 +276,24 @@ describe('RequestReply', () => {
         const stack = new Stack(app, 'Gate');
         const responder = new KitFunction(stack, 'Responder', { handler: 'request-reply/responder' });
         const rr = new RequestReply(stack, 'Quotes', { responder });
-        const requester = new KitFunction(stack, 'Requester', { handler: 'work-queue/consumer', synchronousOnlyReason: 'Invoked directly by its callers.' });
+        const requester = new KitFunction(stack, 'Requester', {
+          handler: 'work-queue/consumer',
+          synchronousOnlyReason: 'Invoked directly by its callers.',
+        });
         rr.addRequester(requester);
-        const orders = new RequestReply(stack, 'Orders', { responder, encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }), replyQueuePrefix: 'orders-replies-' });
+        const orders = new RequestReply(stack, 'Orders', {
+          responder,
+          encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+          replyQueuePrefix: 'orders-replies-',
+        });
         orders.addRequester(requester);
         // The reply-queue wildcard is the grantee's to acknowledge (see grantRequest).
         for (const pattern of [rr, orders]) {
-          acknowledgeWildcardResource(requester.role!, pattern.replyQueueArnPattern, 'Reply queues are created at run time under the prefix.');
+          acknowledgeWildcardResource(
+            requester.role!,
+            pattern.replyQueueArnPattern,
+            'Reply queues are created at run time under the prefix.',
+          );
         }
       });
       // The requester's policy holds what grantRequest gives it on both instances, the keyed one included.
@@ -277,4 +301,3 @@ describe('RequestReply', () => {
     });
   });
 });
-

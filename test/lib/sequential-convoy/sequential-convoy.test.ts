@@ -102,16 +102,25 @@ describe('SequentialConvoy', () => {
   it('can require explicit deduplication ids', () => {
     const stack = newStack();
     new SequentialConvoy(stack, 'Orders', { consumer: inlineFunction(stack), contentBasedDeduplication: false });
-    template(stack).hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, ContentBasedDeduplication: false, RedrivePolicy: Match.anyValue() });
+    template(stack).hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      RedrivePolicy: Match.anyValue(),
+    });
   });
 
-  it('keeps the user\'s queueProps and still makes the queue FIFO', () => {
+  it("keeps the user's queueProps and still makes the queue FIFO", () => {
     const stack = newStack();
     new SequentialConvoy(stack, 'Orders', {
       consumer: inlineFunction(stack),
       queueProps: { queueName: 'orders.fifo', retentionPeriod: Duration.days(7) },
     });
-    template(stack).hasResourceProperties('AWS::SQS::Queue', { QueueName: 'orders.fifo', FifoQueue: true, MessageRetentionPeriod: 604800, ContentBasedDeduplication: true });
+    template(stack).hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'orders.fifo',
+      FifoQueue: true,
+      MessageRetentionPeriod: 604800,
+      ContentBasedDeduplication: true,
+    });
   });
 
   it('sets batch size and maximum concurrency on the mapping', () => {
@@ -177,7 +186,9 @@ describe('SequentialConvoy', () => {
     };
 
     it('fails if queueProps makes the queue standard', () => {
-      expect(build({ queueProps: { fifo: false } })).toThrow(/queueProps.fifo must not be false: a sequential convoy is always a FIFO queue \(given false\)/);
+      expect(build({ queueProps: { fifo: false } })).toThrow(
+        /queueProps.fifo must not be false: a sequential convoy is always a FIFO queue \(given false\)/,
+      );
     });
 
     it('fails if an existing queue is a standard queue', () => {
@@ -200,7 +211,9 @@ describe('SequentialConvoy', () => {
           highThroughput: true,
           queueProps: { deduplicationScope: sqs.DeduplicationScope.QUEUE, fifoThroughputLimit: sqs.FifoThroughputLimit.PER_QUEUE },
         }),
-      ).toThrow(/highThroughput needs queueProps.deduplicationScope MESSAGE_GROUP \(given queue\)[\s\S]*highThroughput needs queueProps.fifoThroughputLimit PER_MESSAGE_GROUP_ID \(given perQueue\)/);
+      ).toThrow(
+        /highThroughput needs queueProps.deduplicationScope MESSAGE_GROUP \(given queue\)[\s\S]*highThroughput needs queueProps.fifoThroughputLimit PER_MESSAGE_GROUP_ID \(given perQueue\)/,
+      );
     });
 
     it('fails if the dead-letter queue props make it standard', () => {
@@ -214,9 +227,9 @@ describe('SequentialConvoy', () => {
     it('fails if batchSize is above 10 with an existing FIFO queue', () => {
       const stack = newStack();
       const existing = new sqs.Queue(stack, 'Mine', { fifo: true });
-      expect(() => new SequentialConvoy(stack, 'Orders', { consumer: inlineFunction(stack), existingQueue: existing, batchSize: 11 })).toThrow(
-        /batchSize must be an integer between 1 and 10 for a FIFO queue \(given 11\)/,
-      );
+      expect(
+        () => new SequentialConvoy(stack, 'Orders', { consumer: inlineFunction(stack), existingQueue: existing, batchSize: 11 }),
+      ).toThrow(/batchSize must be an integer between 1 and 10 for a FIFO queue \(given 11\)/);
     });
 
     it('fails if the visibility timeout is below 6 x the consumer timeout', () => {
@@ -226,16 +239,20 @@ describe('SequentialConvoy', () => {
     });
 
     it('fails if a queue name lacks .fifo', () => {
-      expect(build({ queueProps: { queueName: 'orders' } })).toThrow(/queueProps.queueName must end in '.fifo' for a FIFO queue \(given 'orders'\)/);
+      expect(build({ queueProps: { queueName: 'orders' } })).toThrow(
+        /queueProps.queueName must end in '.fifo' for a FIFO queue \(given 'orders'\)/,
+      );
     });
 
     it('fails if an imported consumer has no consumerTimeout', () => {
       const stack = newStack();
       const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:eu-west-1:111122223333:function:projector');
-      expect(() => new SequentialConvoy(stack, 'Orders', { consumer: fn })).toThrow(/consumerTimeout is required when consumer is an imported function/);
+      expect(() => new SequentialConvoy(stack, 'Orders', { consumer: fn })).toThrow(
+        /consumerTimeout is required when consumer is an imported function/,
+      );
     });
 
-    it('reports the convoy\'s and the work queue\'s problems together, under the convoy\'s path', () => {
+    it("reports the convoy's and the work queue's problems together, under the convoy's path", () => {
       const stack = newStack();
       const q = new sqs.Queue(stack, 'Q', { fifo: true });
       let error: unknown;
@@ -266,7 +283,7 @@ describe('SequentialConvoy', () => {
     });
   });
 
-  it('reports an imported consumer without timeout with the convoy\'s own problems, once each, before creating anything', () => {
+  it("reports an imported consumer without timeout with the convoy's own problems, once each, before creating anything", () => {
     const stack = newStack();
     const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:eu-west-1:111122223333:function:projector');
     let error: unknown;

@@ -68,7 +68,10 @@ describe('WorkQueue with an idempotency table', () => {
     const stack = newStack();
     const idempotencyTable = new IdempotencyTable(stack, 'Idempotency');
     const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    const consumer = lambda.Function.fromFunctionAttributes(stack, 'Imported', { functionArn: 'arn:aws:lambda:us-east-1:111111111111:function:f', role });
+    const consumer = lambda.Function.fromFunctionAttributes(stack, 'Imported', {
+      functionArn: 'arn:aws:lambda:us-east-1:111111111111:function:f',
+      role,
+    });
     new WorkQueue(stack, 'Tasks', { consumer, consumerTimeout: Duration.seconds(10), idempotencyTable });
     expect(warnings(stack).join('\n')).toMatch(/could not set its IDEMPOTENCY_TABLE_NAME environment variable/);
     template(stack).hasResourceProperties('AWS::IAM::Policy', {

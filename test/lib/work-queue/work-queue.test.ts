@@ -21,7 +21,10 @@ describe('WorkQueue', () => {
       template(stack).hasResourceProperties('AWS::SQS::Queue', {
         SqsManagedSseEnabled: true,
         VisibilityTimeout: 120,
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('TasksDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 5 },
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('TasksDeadLetterQueue'), 'Arn'] },
+          maxReceiveCount: 5,
+        },
       });
       expect(wq.visibilityTimeout?.toSeconds()).toBe(120);
       expect(wq.maxReceiveCount).toBe(5);
@@ -164,7 +167,10 @@ describe('WorkQueue', () => {
 
   it('accepts fifo through queueProps as well', () => {
     const stack = newStack();
-    const wq = new WorkQueue(stack, 'Tasks', { consumer: inlineFunction(stack), queueProps: { fifo: true, contentBasedDeduplication: true } });
+    const wq = new WorkQueue(stack, 'Tasks', {
+      consumer: inlineFunction(stack),
+      queueProps: { fifo: true, contentBasedDeduplication: true },
+    });
     expect(wq.deadLetterQueue?.fifo).toBe(true);
     template(stack).hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, ContentBasedDeduplication: true });
   });
@@ -238,9 +244,9 @@ describe('WorkQueue', () => {
         ]),
       },
     });
-    const actions = Object.values(template(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('Producer') }] } })).flatMap(
-      (p) => p.Properties.PolicyDocument.Statement.flatMap((st: { Action: string | string[] }) => st.Action),
-    );
+    const actions = Object.values(
+      template(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('Producer') }] } }),
+    ).flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((st: { Action: string | string[] }) => st.Action));
     expect(actions.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
   });
 
@@ -260,7 +266,15 @@ describe('WorkQueue', () => {
   it('validates the mapping for an existing FIFO queue as FIFO', () => {
     const stack = newStack();
     const existing = new sqs.Queue(stack, 'Mine', { fifo: true });
-    expect(() => new WorkQueue(stack, 'Tasks', { consumer: inlineFunction(stack), existingQueue: existing, batchSize: 20, maxBatchingWindow: Duration.seconds(1) })).toThrow(
+    expect(
+      () =>
+        new WorkQueue(stack, 'Tasks', {
+          consumer: inlineFunction(stack),
+          existingQueue: existing,
+          batchSize: 20,
+          maxBatchingWindow: Duration.seconds(1),
+        }),
+    ).toThrow(
       /batchSize must be an integer between 1 and 10 for a FIFO queue \(given 20\)[\s\S]*maxBatchingWindow is not supported for a FIFO queue/,
     );
   });
@@ -323,11 +337,15 @@ describe('WorkQueue', () => {
     });
 
     it('fails if a standard batch is above 10000', () => {
-      expect(build({ batchSize: 10_001, maxBatchingWindow: Duration.seconds(1) })).toThrow(/between 1 and 10000 for a standard queue \(given 10001\)/);
+      expect(build({ batchSize: 10_001, maxBatchingWindow: Duration.seconds(1) })).toThrow(
+        /between 1 and 10000 for a standard queue \(given 10001\)/,
+      );
     });
 
     it('fails if the batching window is above 5 minutes', () => {
-      expect(build({ maxBatchingWindow: Duration.minutes(6) })).toThrow(/maxBatchingWindow must be between 0 seconds and 300 seconds \(given 360 seconds\)/);
+      expect(build({ maxBatchingWindow: Duration.minutes(6) })).toThrow(
+        /maxBatchingWindow must be between 0 seconds and 300 seconds \(given 360 seconds\)/,
+      );
     });
 
     it.each([1, 1001, 2.5])('fails if maxConcurrency is %p', (n) => {
@@ -376,11 +394,15 @@ describe('WorkQueue', () => {
     });
 
     it('fails if queueProps turns encryption off', () => {
-      expect(build({ queueProps: { encryption: sqs.QueueEncryption.UNENCRYPTED } })).toThrow(/queueProps.encryption must not be UNENCRYPTED/);
+      expect(build({ queueProps: { encryption: sqs.QueueEncryption.UNENCRYPTED } })).toThrow(
+        /queueProps.encryption must not be UNENCRYPTED/,
+      );
     });
 
     it('fails if the DLQ turns encryption off', () => {
-      expect(build({ deadLetterQueueProps: { encryption: sqs.QueueEncryption.UNENCRYPTED } })).toThrow(/deadLetterQueueProps.encryption must not be UNENCRYPTED/);
+      expect(build({ deadLetterQueueProps: { encryption: sqs.QueueEncryption.UNENCRYPTED } })).toThrow(
+        /deadLetterQueueProps.encryption must not be UNENCRYPTED/,
+      );
     });
 
     it('fails if queueProps turns TLS enforcement off', () => {
@@ -392,7 +414,9 @@ describe('WorkQueue', () => {
     });
 
     it('fails if the DLQ props break FIFO parity', () => {
-      expect(build({ fifo: true, deadLetterQueueProps: { fifo: false } })).toThrow(/a FIFO queue needs a FIFO dead-letter queue \(given false\)/);
+      expect(build({ fifo: true, deadLetterQueueProps: { fifo: false } })).toThrow(
+        /a FIFO queue needs a FIFO dead-letter queue \(given false\)/,
+      );
     });
 
     it('fails if a given DLQ breaks FIFO parity', () => {
@@ -409,7 +433,9 @@ describe('WorkQueue', () => {
     });
 
     it('fails if a FIFO queue name lacks .fifo', () => {
-      expect(build({ fifo: true, queueProps: { queueName: 'jobs' } })).toThrow(/queueProps.queueName must end in '.fifo' for a FIFO queue \(given 'jobs'\)/);
+      expect(build({ fifo: true, queueProps: { queueName: 'jobs' } })).toThrow(
+        /queueProps.queueName must end in '.fifo' for a FIFO queue \(given 'jobs'\)/,
+      );
     });
 
     it('fails if DLQ props are given with deployDeadLetterQueue false', () => {
@@ -419,7 +445,9 @@ describe('WorkQueue', () => {
     it('fails if an imported consumer has no consumerTimeout', () => {
       const stack = newStack();
       const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:eu-west-1:111122223333:function:worker');
-      expect(() => new WorkQueue(stack, 'Tasks', { consumer: fn })).toThrow(/consumerTimeout is required when consumer is an imported function/);
+      expect(() => new WorkQueue(stack, 'Tasks', { consumer: fn })).toThrow(
+        /consumerTimeout is required when consumer is an imported function/,
+      );
     });
 
     it('fails if the age alarm would fire after messages expire', () => {
@@ -446,11 +474,14 @@ describe('WorkQueue', () => {
       expect(kitFindings).toEqual([]);
     });
 
-    it('leaves cdk-nag\'s DLQ rules on a dead-letter queue the user gives: it is not the kit\'s to acknowledge', () => {
+    it("leaves cdk-nag's DLQ rules on a dead-letter queue the user gives: it is not the kit's to acknowledge", () => {
       const findings = nagErrors((app: App) => {
         const stack = new Stack(app, 'Gate');
         const mine = new sqs.Queue(stack, 'MyDeadLetters', { enforceSSL: true });
-        new WorkQueue(stack, 'Tasks', { consumer: inlineFunction(stack), queueProps: { deadLetterQueue: { queue: mine, maxReceiveCount: 5 } } });
+        new WorkQueue(stack, 'Tasks', {
+          consumer: inlineFunction(stack),
+          queueProps: { deadLetterQueue: { queue: mine, maxReceiveCount: 5 } },
+        });
       });
       // (AwsSolutions-SQS3 already spares a queue that a redrive policy names.)
       expect(findings.filter((f) => /^Gate\/MyDeadLetters\//.test(f.path)).map((f) => f.ruleId)).toEqual(['Serverless-SQSRedrivePolicy']);
@@ -462,7 +493,9 @@ describe('WorkQueue', () => {
         const stack = new Stack(app, 'Gate');
         new sqs.Queue(stack, 'Bare');
       });
-      expect(findings.map((f) => f.ruleId)).toEqual(expect.arrayContaining(['AwsSolutions-SQS3', 'AwsSolutions-SQS4', 'Serverless-SQSRedrivePolicy']));
+      expect(findings.map((f) => f.ruleId)).toEqual(
+        expect.arrayContaining(['AwsSolutions-SQS3', 'AwsSolutions-SQS4', 'Serverless-SQSRedrivePolicy']),
+      );
     });
   });
 });

@@ -32,17 +32,25 @@ describe('Function: processSqsBatch', () => {
     it('throws when the whole batch fails, so Lambda backs off', async () => {
       const event = sqsEvent([sqsRecord('a'), sqsRecord('b')]);
       await expect(
-        processSqsBatch(event, async () => {
-          throw new Error('down');
-        }, silent),
+        processSqsBatch(
+          event,
+          async () => {
+            throw new Error('down');
+          },
+          silent,
+        ),
       ).rejects.toThrow(/All records failed processing/);
     });
 
     it('reports every record instead when throwOnFullBatchFailure is false', async () => {
       const event = sqsEvent([sqsRecord('a'), sqsRecord('b')]);
-      const res = await processSqsBatch(event, async () => {
-        throw new Error('down');
-      }, { ...silent, throwOnFullBatchFailure: false });
+      const res = await processSqsBatch(
+        event,
+        async () => {
+          throw new Error('down');
+        },
+        { ...silent, throwOnFullBatchFailure: false },
+      );
       expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(event.Records.map((r) => r.messageId));
     });
 
@@ -187,7 +195,9 @@ describe('Function: sqsBatchHandler', () => {
     const handler = sqsBatchHandler(async (r) => {
       if (r.body === '2') throw new Error('x');
     }, silent);
-    await expect(handler(sqsEvent(records), lambdaContext())).resolves.toEqual({ batchItemFailures: [{ itemIdentifier: records[1].messageId }] });
+    await expect(handler(sqsEvent(records), lambdaContext())).resolves.toEqual({
+      batchItemFailures: [{ itemIdentifier: records[1].messageId }],
+    });
   });
 });
 

@@ -23,13 +23,15 @@ function fakeS3() {
     if (command instanceof PutObjectCommand) {
       const { Bucket, Key, Body, ContentType, ChecksumSHA256 } = command.input;
       const body = Body as Uint8Array;
-      if (ChecksumSHA256 !== createHash('sha256').update(body).digest('base64')) throw Object.assign(new Error('BadDigest'), { name: 'BadDigest' });
+      if (ChecksumSHA256 !== createHash('sha256').update(body).digest('base64'))
+        throw Object.assign(new Error('BadDigest'), { name: 'BadDigest' });
       objects.set(`${Bucket}/${Key}`, { body, contentType: ContentType, checksum: ChecksumSHA256 });
       return {};
     }
     if (command instanceof GetObjectCommand) {
       const o = objects.get(`${command.input.Bucket}/${command.input.Key}`);
-      if (!o) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+      if (!o)
+        throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
       return { Body: { transformToByteArray: async () => o.body } };
     }
     if (command instanceof DeleteObjectCommand) {
@@ -122,7 +124,9 @@ describe('Class: S3ClaimCheck', () => {
       delete process.env.CLAIM_CHECK_BUCKET_NAME;
       expect(() => new S3ClaimCheck()).toThrow(ClaimCheckConfigurationError);
       expect(() => new S3ClaimCheck()).toThrow(/needs a bucket: pass bucketName, or set CLAIM_CHECK_BUCKET_NAME/);
-      expect(() => new S3ClaimCheck({ bucketName: 'b', thresholdBytes: 2_000_000 })).toThrow(/thresholdBytes must be an integer between 1 and 1048576 \(given 2000000\)/);
+      expect(() => new S3ClaimCheck({ bucketName: 'b', thresholdBytes: 2_000_000 })).toThrow(
+        /thresholdBytes must be an integer between 1 and 1048576 \(given 2000000\)/,
+      );
       process.env.CLAIM_CHECK_THRESHOLD_BYTES = 'lots';
       expect(() => new S3ClaimCheck({ bucketName: 'b' })).toThrow(/\(given lots\)/);
     });
@@ -137,16 +141,27 @@ describe('Class: S3ClaimCheck', () => {
     it('keeps an entry that fits, and claims the Detail of one that does not, as EventBridge counts size', async () => {
       const { client, objects } = fakeS3();
       const claims = new S3ClaimCheck({ bucketName: 'b', client, thresholdBytes: 1024 });
-      const entry = { Source: 'app.reports', DetailType: 'ReportReady', Detail: JSON.stringify({ pad: 'p'.repeat(900) }), EventBusName: 'bus' };
+      const entry = {
+        Source: 'app.reports',
+        DetailType: 'ReportReady',
+        Detail: JSON.stringify({ pad: 'p'.repeat(900) }),
+        EventBusName: 'bus',
+      };
       expect(eventEntryBytes(entry)).toBeLessThanOrEqual(1024);
       expect(await claims.checkInEvent(entry)).toBe(entry);
-      const larger = { ...entry, Resources: ['arn:aws:s3:::some-bucket/with/a/long/key/name/that/pushes/the/entry/over/the/limit'], Time: new Date() };
+      const larger = {
+        ...entry,
+        Resources: ['arn:aws:s3:::some-bucket/with/a/long/key/name/that/pushes/the/entry/over/the/limit'],
+        Time: new Date(),
+      };
       expect(eventEntryBytes(larger)).toBeGreaterThan(1024);
       const out = await claims.checkInEvent(larger);
       expect({ ...out, Detail: undefined }).toEqual({ ...larger, Detail: undefined });
       expect(JSON.parse(out.Detail!).claimCheck.contentType).toBe('application/json');
       expect(objects.size).toBe(1);
-      expect(await claims.checkOut({ 'detail-type': 'ReportReady', source: 'app.reports', detail: JSON.parse(out.Detail!) } as never)).toBe(entry.Detail);
+      expect(await claims.checkOut({ 'detail-type': 'ReportReady', source: 'app.reports', detail: JSON.parse(out.Detail!) } as never)).toBe(
+        entry.Detail,
+      );
     });
   });
 
@@ -176,7 +191,13 @@ describe('Class: S3ClaimCheck', () => {
     });
 
     it('unwraps an SNS notification delivered to SQS without raw delivery', async () => {
-      const envelope = JSON.stringify({ Type: 'Notification', MessageId: 'm', TopicArn: 'arn:aws:sns:us-east-1:0:t', Message: body, Timestamp: 'now' });
+      const envelope = JSON.stringify({
+        Type: 'Notification',
+        MessageId: 'm',
+        TopicArn: 'arn:aws:sns:us-east-1:0:t',
+        Message: body,
+        Timestamp: 'now',
+      });
       expect(await claims.checkOut(sqsRecord(envelope))).toBe(payload);
       const inline = JSON.stringify({ Type: 'Notification', MessageId: 'm', TopicArn: 'arn:aws:sns:us-east-1:0:t', Message: 'small' });
       expect(await claims.checkOut(sqsRecord(inline))).toBe('small');
@@ -189,7 +210,10 @@ describe('Class: S3ClaimCheck', () => {
     });
 
     it('reads an EventBridge event, delivered to Lambda or to SQS', async () => {
-      const event = { version: '0', id: 'e', 'detail-type': 'ReportReady', source: 'app', detail: JSON.parse(body) } as EventBridgeEvent<string, unknown>;
+      const event = { version: '0', id: 'e', 'detail-type': 'ReportReady', source: 'app', detail: JSON.parse(body) } as EventBridgeEvent<
+        string,
+        unknown
+      >;
       expect(await claims.checkOut(event)).toBe(payload);
       expect(await claims.checkOut(sqsRecord(JSON.stringify(event)))).toBe(payload);
       const inline = { ...event, detail: { id: 'small' } };
@@ -208,7 +232,9 @@ describe('Class: S3ClaimCheck', () => {
       expect(await claims.release(sqsRecord(body))).toBe(true);
       const error = await claims.checkOut(sqsRecord(body)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ClaimNotFoundError);
-      expect((error as Error).message).toMatch(/^claimed payload s3:\/\/b\/claims\/.* does not exist: it expired \(lifecycle rule\) or was released$/);
+      expect((error as Error).message).toMatch(
+        /^claimed payload s3:\/\/b\/claims\/.* does not exist: it expired \(lifecycle rule\) or was released$/,
+      );
     });
 
     it('fails with ClaimIntegrityError when the stored payload differs from the claim', async () => {
@@ -235,7 +261,9 @@ describe('Class: S3ClaimCheck', () => {
     });
 
     it('rejects what is not a message', async () => {
-      await expect(claims.checkOut({ foo: 1 } as never)).rejects.toThrow(/checkOut expects a message body, an SQS record, an SNS record or an EventBridge event/);
+      await expect(claims.checkOut({ foo: 1 } as never)).rejects.toThrow(
+        /checkOut expects a message body, an SQS record, an SNS record or an EventBridge event/,
+      );
     });
   });
 
@@ -295,7 +323,8 @@ describe('S3ClaimCheck default client', () => {
   };
 
   it('honours AWS_S3_FORCE_PATH_STYLE either way, as the failure-reason store does', async () => {
-    for (const k of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', 'AWS_S3_FORCE_PATH_STYLE']) delete process.env[k];
+    for (const k of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', 'AWS_S3_FORCE_PATH_STYLE'])
+      delete process.env[k];
     process.env.AWS_S3_FORCE_PATH_STYLE = 'true';
     expect(await pathStyle()).toBe(true);
     Object.assign(process.env, { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_S3_FORCE_PATH_STYLE: 'false' });
@@ -310,9 +339,12 @@ describe('S3ClaimCheck default client', () => {
 
 describe('Function: messageAttributesBytes', () => {
   it('counts names, data types and values', () => {
-    expect(messageAttributesBytes({ traceId: { DataType: 'String', StringValue: 'abc' }, blob: { DataType: 'Binary', BinaryValue: new Uint8Array(10) } })).toBe(
-      7 + 6 + 3 + 4 + 6 + 10,
-    );
+    expect(
+      messageAttributesBytes({
+        traceId: { DataType: 'String', StringValue: 'abc' },
+        blob: { DataType: 'Binary', BinaryValue: new Uint8Array(10) },
+      }),
+    ).toBe(7 + 6 + 3 + 4 + 6 + 10);
     expect(messageAttributesBytes(undefined)).toBe(0);
   });
 });

@@ -43,15 +43,29 @@ export class FakeScheduler {
         case 'CreateScheduleCommand':
           if (this.schedules.has(key)) {
             this.onConflict?.();
-            throw new ConflictException({ Message: `Schedule ${input.Name} already exists.`, message: `Schedule ${input.Name} already exists.`, $metadata: {} });
+            throw new ConflictException({
+              Message: `Schedule ${input.Name} already exists.`,
+              message: `Schedule ${input.Name} already exists.`,
+              $metadata: {},
+            });
           }
           this.schedules.set(key, input);
           return { ScheduleArn: `arn:aws:scheduler:eu-west-1:111122223333:schedule/${key}` };
         case 'GetScheduleCommand':
-          if (!this.schedules.has(key)) throw new ResourceNotFoundException({ Message: `Schedule ${input.Name} does not exist.`, message: `Schedule ${input.Name} does not exist.`, $metadata: {} });
+          if (!this.schedules.has(key))
+            throw new ResourceNotFoundException({
+              Message: `Schedule ${input.Name} does not exist.`,
+              message: `Schedule ${input.Name} does not exist.`,
+              $metadata: {},
+            });
           return this.schedules.get(key);
         case 'DeleteScheduleCommand':
-          if (!this.schedules.delete(key)) throw new ResourceNotFoundException({ Message: `Schedule ${input.Name} does not exist.`, message: `Schedule ${input.Name} does not exist.`, $metadata: {} });
+          if (!this.schedules.delete(key))
+            throw new ResourceNotFoundException({
+              Message: `Schedule ${input.Name} does not exist.`,
+              message: `Schedule ${input.Name} does not exist.`,
+              $metadata: {},
+            });
           return {};
         default:
           throw new Error(`FakeScheduler: ${name} is not supported`);

@@ -27,7 +27,13 @@ const CONFIG: DelayQueueConfig = {
 function setup(options: Partial<DelayQueueProducerOptions> = {}, config: Partial<DelayQueueConfig> = {}) {
   const sqs = new FakeSqs();
   const scheduler = new FakeScheduler();
-  const producer = new DelayQueueProducer({ config: { ...CONFIG, ...config }, sqs: sqs.client, scheduler: scheduler.client, now: () => NOW, ...options });
+  const producer = new DelayQueueProducer({
+    config: { ...CONFIG, ...config },
+    sqs: sqs.client,
+    scheduler: scheduler.client,
+    now: () => NOW,
+    ...options,
+  });
   return { sqs, scheduler, producer };
 }
 
@@ -197,7 +203,11 @@ describe('Class: DelayQueueProducer', () => {
       ['a negative delay', { delaySeconds: -1 }, /delaySeconds must be a number of seconds, 0 or more \(given -1\)/],
       ['a NaN delay', { delaySeconds: Number.NaN }, /\(given NaN\)/],
       ['an invalid date', { at: new Date('nope') }, /at must be a valid Date \(given Invalid Date\)/],
-      ['more than a year', { delaySeconds: 366 * 86400 }, /the delay must be at most a year \(31536000 seconds\) \(given 31622400 seconds\)/],
+      [
+        'more than a year',
+        { delaySeconds: 366 * 86400 },
+        /the delay must be at most a year \(31536000 seconds\) \(given 31622400 seconds\)/,
+      ],
     ])('fails with InvalidDelayError for %s, sending nothing', async (_what, options, message) => {
       const { sqs, scheduler, producer } = setup();
       await expect(producer.scheduleMessage('a', options)).rejects.toThrow(InvalidDelayError);
@@ -229,7 +239,9 @@ describe('Class: DelayQueueProducer', () => {
     });
 
     it('checks a configuration given as an object as it checks the JSON (a number must be finite)', () => {
-      expect(() => setup({}, { retryAttempts: Number.NaN, queueArn: '' })).toThrow(new DelayQueueConfigError('configuration lacks queueArn, retryAttempts'));
+      expect(() => setup({}, { retryAttempts: Number.NaN, queueArn: '' })).toThrow(
+        new DelayQueueConfigError('configuration lacks queueArn, retryAttempts'),
+      );
       const config = { ...CONFIG };
       const producer = new DelayQueueProducer({ config });
       config.queueUrl = 'changed';
@@ -239,7 +251,9 @@ describe('Class: DelayQueueProducer', () => {
     it('names what is missing', () => {
       expect(() => DelayQueueProducer.fromEnvironment()).toThrow(/environment variable DELAY_QUEUE_CONFIG is empty/);
       expect(() => parseDelayQueueConfig('{"queueUrl":"u"}')).toThrow(
-        new DelayQueueConfigError('configuration lacks queueArn, scheduleGroupName, schedulerRoleArn, deadLetterQueueArn, retryAttempts, maxEventAgeSeconds, queueDelaySeconds'),
+        new DelayQueueConfigError(
+          'configuration lacks queueArn, scheduleGroupName, schedulerRoleArn, deadLetterQueueArn, retryAttempts, maxEventAgeSeconds, queueDelaySeconds',
+        ),
       );
       expect(() => parseDelayQueueConfig('{')).toThrow(/not valid JSON/);
     });

@@ -49,10 +49,17 @@ describe('Class: S3FailureReasonStore', () => {
       const store = new S3FailureReasonStore({ bucketName: 'b', client: s3.client });
       const first = sqsRecord('x', { id: 'm-1', receiveCount: 1 });
       const second = { ...first, attributes: { ...first.attributes, ApproximateReceiveCount: '2' } };
-      for (const [record, message] of [[first, 'first'], [second, 'second']] as const) {
-        await processSqsBatch(sqsEvent([record]), async () => {
-          throw new Error(message);
-        }, { ...silent, throwOnFullBatchFailure: false, onRecordFailure: store.onRecordFailure });
+      for (const [record, message] of [
+        [first, 'first'],
+        [second, 'second'],
+      ] as const) {
+        await processSqsBatch(
+          sqsEvent([record]),
+          async () => {
+            throw new Error(message);
+          },
+          { ...silent, throwOnFullBatchFailure: false, onRecordFailure: store.onRecordFailure },
+        );
       }
       expect(await store.get('m-1')).toMatchObject({ receiveCount: 2, errorMessage: 'second' });
     });
@@ -61,9 +68,13 @@ describe('Class: S3FailureReasonStore', () => {
       const s3 = new FakeS3();
       const store = new S3FailureReasonStore({ bucketName: 'b', client: s3.client });
       const rec = sqsRecord('x', { fifo: true, groupId: 'customer-7', id: 'f-1' });
-      await processSqsBatch(sqsEvent([rec]), async () => {
-        throw new Error('no');
-      }, { ...silent, throwOnFullBatchFailure: false, onRecordFailure: store.onRecordFailure });
+      await processSqsBatch(
+        sqsEvent([rec]),
+        async () => {
+          throw new Error('no');
+        },
+        { ...silent, throwOnFullBatchFailure: false, onRecordFailure: store.onRecordFailure },
+      );
       expect(await store.get('f-1')).toMatchObject({ messageGroupId: 'customer-7', queueArn: expect.stringMatching(/\.fifo$/) });
     });
 
@@ -72,9 +83,13 @@ describe('Class: S3FailureReasonStore', () => {
       const store = new S3FailureReasonStore({ bucketName: 'b', client: s3.client, minReceiveCount: 3 });
       const early = sqsRecord('x', { id: 'early', receiveCount: 2 });
       const last = sqsRecord('y', { id: 'last', receiveCount: 3 });
-      await processSqsBatch(sqsEvent([early, last]), async () => {
-        throw new Error('no');
-      }, { ...silent, throwOnFullBatchFailure: false, onRecordFailure: store.onRecordFailure });
+      await processSqsBatch(
+        sqsEvent([early, last]),
+        async () => {
+          throw new Error('no');
+        },
+        { ...silent, throwOnFullBatchFailure: false, onRecordFailure: store.onRecordFailure },
+      );
       expect([...s3.objects.keys()]).toEqual(['b/reasons/last.json']);
     });
 
@@ -97,9 +112,13 @@ describe('Class: S3FailureReasonStore', () => {
       const warnings: string[] = [];
       const ok = sqsRecord('ok');
       const bad = sqsRecord('bad');
-      const res = await processSqsBatch(sqsEvent([bad, ok]), async (r) => {
-        if (r.body === 'bad') throw new Error('no');
-      }, { logger: { warn: (m: string) => void warnings.push(m) }, onRecordFailure: store.onRecordFailure });
+      const res = await processSqsBatch(
+        sqsEvent([bad, ok]),
+        async (r) => {
+          if (r.body === 'bad') throw new Error('no');
+        },
+        { logger: { warn: (m: string) => void warnings.push(m) }, onRecordFailure: store.onRecordFailure },
+      );
       expect(res.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
       expect(warnings.map((w) => JSON.parse(w).message)).toEqual(['message processing failed', 'onRecordFailure failed']);
     });

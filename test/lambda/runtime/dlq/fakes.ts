@@ -65,7 +65,14 @@ export class FakeSqs {
   }
 
   public addMessage(queue: FakeQueue, id: string, body: string, attributes: Record<string, string> = {}, receiveCount = 0): void {
-    queue.messages.push({ id, body, attributes: { SentTimestamp: String(this.clock), ...attributes }, messageAttributes: {}, receiveCount, invisibleUntil: 0 });
+    queue.messages.push({
+      id,
+      body,
+      attributes: { SentTimestamp: String(this.clock), ...attributes },
+      messageAttributes: {},
+      receiveCount,
+      invisibleUntil: 0,
+    });
   }
 
   /** Moves the fake clock (visibility timeouts). */
@@ -93,7 +100,10 @@ export class FakeSqs {
 
   private byArn(arn: string): FakeQueue {
     const q = [...this.queues.values()].find((x) => x.arn === arn);
-    if (!q) throw Object.assign(new Error('The resource that you specified for the SourceArn parameter doesn\'t exist.'), { name: 'ResourceNotFoundException' });
+    if (!q)
+      throw Object.assign(new Error("The resource that you specified for the SourceArn parameter doesn't exist."), {
+        name: 'ResourceNotFoundException',
+      });
     return q;
   }
 
@@ -174,7 +184,9 @@ export class FakeSqs {
       case 'StartMessageMoveTask': {
         const q = this.byArn(input.SourceArn);
         if (![...this.queues.values()].some((x) => x.redrivePolicy?.deadLetterTargetArn === q.arn)) {
-          throw Object.assign(new Error('Source queue must be configured as a Dead Letter Queue.'), { name: 'InvalidParameterValueException' });
+          throw Object.assign(new Error('Source queue must be configured as a Dead Letter Queue.'), {
+            name: 'InvalidParameterValueException',
+          });
         }
         this.advance(1);
         const handle = `task-${++handles}`;

@@ -29,7 +29,15 @@ describe('Function: describeQueue', () => {
     const { sqs, dlq } = setup(2);
     for (const ref of ['orders-dlq', dlq.arn, dlq.url]) {
       const info = await describeQueue(sqs.client, ref);
-      expect(info).toEqual({ url: dlq.url, arn: dlq.arn, name: 'orders-dlq', fifo: false, visible: 2, inFlight: 0, redrivePolicy: undefined });
+      expect(info).toEqual({
+        url: dlq.url,
+        arn: dlq.arn,
+        name: 'orders-dlq',
+        fifo: false,
+        visible: 2,
+        inFlight: 0,
+        redrivePolicy: undefined,
+      });
     }
   });
 
@@ -60,7 +68,14 @@ describe('Function: startRedrive', () => {
     const res = await startRedrive(sqs.client, dlq.arn, { maxMessagesPerSecond: 5 });
     // Assess
     expect(res.started).toBe(true);
-    expect(res.task).toMatchObject({ status: 'RUNNING', sourceArn: dlq.arn, destinationArn: undefined, toMove: 3, moved: 0, maxMessagesPerSecond: 5 });
+    expect(res.task).toMatchObject({
+      status: 'RUNNING',
+      sourceArn: dlq.arn,
+      destinationArn: undefined,
+      toMove: 3,
+      moved: 0,
+      maxMessagesPerSecond: 5,
+    });
     expect(res.task?.taskHandle).toMatch(/^task-/);
     const start = sqs.calls.find((c) => c.command === 'StartMessageMoveTask');
     expect(start?.input).toEqual({ SourceArn: dlq.arn, DestinationArn: undefined, MaxNumberOfMessagesPerSecond: 5 });
@@ -190,14 +205,25 @@ describe('Function: peekMessages', () => {
     const { sqs, dlq, source } = setup(12);
     const s3 = new FakeS3();
     const reasons = new S3FailureReasonStore({ bucketName: 'b', client: s3.client });
-    await reasons.record({ messageId: 'm-2', receiveCount: 5, errorName: 'InvalidTaskError', errorMessage: 'bad kind', failedAt: '2024-01-01T00:00:00.000Z' });
+    await reasons.record({
+      messageId: 'm-2',
+      receiveCount: 5,
+      errorName: 'InvalidTaskError',
+      errorMessage: 'bad kind',
+      failedAt: '2024-01-01T00:00:00.000Z',
+    });
     const queue = await describeQueue(sqs.client, dlq.url);
     // Act
     const peeked = await peekMessages(sqs.client, queue, { max: 20, reasons });
     // Assess
     expect(peeked.map((m) => m.messageId).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `m-${i + 1}`).sort());
     const m2 = peeked.find((m) => m.messageId === 'm-2')!;
-    expect(m2).toMatchObject({ body: '{"i":2}', receiveCount: 6, sourceQueueArn: source.arn, reason: { errorName: 'InvalidTaskError', errorMessage: 'bad kind' } });
+    expect(m2).toMatchObject({
+      body: '{"i":2}',
+      receiveCount: 6,
+      sourceQueueArn: source.arn,
+      reason: { errorName: 'InvalidTaskError', errorMessage: 'bad kind' },
+    });
     expect(peeked.find((m) => m.messageId === 'm-1')?.reason).toBeUndefined();
     expect(sqs.visible(dlq)).toHaveLength(12);
     expect(dlq.messages).toHaveLength(12);
@@ -237,7 +263,9 @@ describe('Function: peekMessages', () => {
   it('refuses a queue with its own redrive policy, where a peek counts towards moving messages on', async () => {
     const { sqs } = setup(0);
     const queue = await describeQueue(sqs.client, 'orders');
-    await expect(peekMessages(sqs.client, queue)).rejects.toThrow(/orders has a redrive policy of its own \(maxReceiveCount 3\).*pass force/);
+    await expect(peekMessages(sqs.client, queue)).rejects.toThrow(
+      /orders has a redrive policy of its own \(maxReceiveCount 3\).*pass force/,
+    );
     await expect(peekMessages(sqs.client, queue, { force: true })).resolves.toEqual([]);
   });
 });
@@ -252,7 +280,9 @@ describe('Function: purgeDeadLetterQueue', () => {
 
   it('deletes only the given messages, leaving the others visible', async () => {
     const { sqs, dlq } = setup(12);
-    const res = await purgeDeadLetterQueue(sqs.client, await describeQueue(sqs.client, dlq.url), { messageIds: ['m-3', 'm-11', 'missing'] });
+    const res = await purgeDeadLetterQueue(sqs.client, await describeQueue(sqs.client, dlq.url), {
+      messageIds: ['m-3', 'm-11', 'missing'],
+    });
     expect(res).toEqual({ deleted: 2, notFound: ['missing'] });
     expect(dlq.messages.map((m) => m.id)).not.toContain('m-3');
     expect(dlq.messages).toHaveLength(10);

@@ -42,7 +42,12 @@ describe('Function: defaultIdempotencyKey', () => {
 
   it('reads SNS, EventBridge, Kinesis and DynamoDB Streams records', () => {
     expect(defaultIdempotencyKey({ EventSource: 'aws:sns', Sns: { MessageId: 'n-1', MessageAttributes: {} } })).toBe('n-1');
-    expect(defaultIdempotencyKey({ EventSource: 'aws:sns', Sns: { MessageId: 'n-1', MessageAttributes: { idempotencyKey: { Type: 'String', Value: 'k' } } } })).toBe('k');
+    expect(
+      defaultIdempotencyKey({
+        EventSource: 'aws:sns',
+        Sns: { MessageId: 'n-1', MessageAttributes: { idempotencyKey: { Type: 'String', Value: 'k' } } },
+      }),
+    ).toBe('k');
     expect(defaultIdempotencyKey({ id: 'e-1', 'detail-type': 'X', source: 's', detail: {} })).toBe('e-1');
     expect(defaultIdempotencyKey({ eventID: 'shardId-0:49', kinesis: { sequenceNumber: '49', data: '' } })).toBe('shardId-0:49');
     expect(defaultIdempotencyKey({ eventID: 'ddb-1', dynamodb: { Keys: {} } })).toBe('ddb-1');
@@ -67,13 +72,16 @@ describe('Function: selectKey', () => {
 
   it('throws IdempotencyKeyError naming the selector when it finds nothing', () => {
     expect(() => selectKey('powertools_json(body).orderId', sqsRecord({ other: 1 }))).toThrow(IdempotencyKeyError);
-    expect(() => selectKey('powertools_json(body).orderId', sqsRecord({ other: 1 }))).toThrow(/selector powertools_json\(body\).orderId found no idempotency key/);
+    expect(() => selectKey('powertools_json(body).orderId', sqsRecord({ other: 1 }))).toThrow(
+      /selector powertools_json\(body\).orderId found no idempotency key/,
+    );
     expect(() => selectKey(undefined, { foo: 1 })).toThrow(/no idempotencyKey attribute and no message id/);
   });
 
   it('treats exactly what Powertools treats as a missing key as missing (0, NaN, false, empty objects)', () => {
     // Powertools' own rule, private in its types: the reference both modes must agree with
-    const powertoolsIsMissing = (BasePersistenceLayer as unknown as { isMissingIdempotencyKey(v: unknown): boolean }).isMissingIdempotencyKey;
+    const powertoolsIsMissing = (BasePersistenceLayer as unknown as { isMissingIdempotencyKey(v: unknown): boolean })
+      .isMissingIdempotencyKey;
     const candidates: unknown[] = [0, Number.NaN, false, '', null, [], [0, ''], {}, { a: 0, b: '' }, 1, 'x', [0, 1], { a: 0, b: 'y' }];
     for (const value of candidates) {
       const ours = (() => {

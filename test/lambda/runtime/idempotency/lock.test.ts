@@ -52,8 +52,12 @@ describe('Class: LockIdempotency', () => {
 
     it('throws IdempotencyInProgressError while another invocation holds the lock', async () => {
       const id = recordId('notifier', 'm-1', 'md5');
-      const client = new ScriptedClient([conditionFailed({ id, status: 'INPROGRESS', expiration: future(), in_progress_expiration: Date.now() + 5000 })]);
-      const error = await make(client).makeIdempotent(async () => 1)(sqsRecord({}, { id: 'm-1' }), lambdaContext()).catch((e: unknown) => e);
+      const client = new ScriptedClient([
+        conditionFailed({ id, status: 'INPROGRESS', expiration: future(), in_progress_expiration: Date.now() + 5000 }),
+      ]);
+      const error = await make(client)
+        .makeIdempotent(async () => 1)(sqsRecord({}, { id: 'm-1' }), lambdaContext())
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyInProgressError);
       expect(error).toMatchObject({ name: 'IdempotencyInProgressError', idempotencyKey: id });
       expect((error as Error).cause).toMatchObject({ name: 'IdempotencyAlreadyInProgressError' });
@@ -62,7 +66,9 @@ describe('Class: LockIdempotency', () => {
     it('throws IdempotencyPayloadMismatchError for the same key with another payload', async () => {
       const id = recordId('notifier', 'o-1', 'md5');
       const client = new ScriptedClient([conditionFailed({ id, status: 'COMPLETED', expiration: future(), validation: 'stored-hash' })]);
-      const once = make(client, { keySelector: 'powertools_json(body).orderId', payloadSelector: 'powertools_json(body)' }).makeIdempotent(async () => 1);
+      const once = make(client, { keySelector: 'powertools_json(body).orderId', payloadSelector: 'powertools_json(body)' }).makeIdempotent(
+        async () => 1,
+      );
       const error = await once(sqsRecord({ orderId: 'o-1', amount: 2 }), lambdaContext()).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyPayloadMismatchError);
       expect(error).toMatchObject({ idempotencyKey: id, storedPayloadHash: 'stored-hash' });
@@ -117,7 +123,10 @@ describe('Class: LockIdempotency', () => {
         await new Promise((r) => setTimeout(r, 20));
         return 'done';
       });
-      const copies = [1, 2].map(() => ({ ...sqsRecord({}), messageAttributes: { idempotencyKey: { stringValue: 'same', dataType: 'String' } } }));
+      const copies = [1, 2].map(() => ({
+        ...sqsRecord({}),
+        messageAttributes: { idempotencyKey: { stringValue: 'same', dataType: 'String' } },
+      }));
       const statuses: string[] = [];
       // Act: processed in parallel (the standard-queue default).
       const response = await processSqsBatch(sqsEvent(copies), async (r, c) => void statuses.push((await once(r, c!)).status), {

@@ -50,12 +50,23 @@ export class ScriptedClient {
 
 export const ok = (): Answer => () => ({});
 
-export const cancelled = (...reasons: CancellationReason[]): Answer => () =>
-  new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: reasons });
+export const cancelled =
+  (...reasons: CancellationReason[]): Answer =>
+  () =>
+    new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: reasons });
 
-export const conditionFailed = (item?: Record<string, unknown>): Answer => () =>
-  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: item ? marshall(item) : undefined });
+export const conditionFailed =
+  (item?: Record<string, unknown>): Answer =>
+  () =>
+    new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: item ? marshall(item) : undefined,
+    });
 
-export const fails = (error: Error): Answer => () => error;
+export const fails =
+  (error: Error): Answer =>
+  () =>
+    error;
 
 export const marshalled = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });

@@ -16,7 +16,9 @@ import { ScriptedClient, cancelled, fails, marshalled, ok } from './scripted-cli
 
 const TABLE = 'idem';
 const effect = (n = 1): TransactionalEffect<{ n: number }> => ({
-  items: [{ Update: { TableName: 'effects', Key: { pk: 'counter' }, UpdateExpression: 'ADD n :n', ExpressionAttributeValues: { ':n': n } } }],
+  items: [
+    { Update: { TableName: 'effects', Key: { pk: 'counter' }, UpdateExpression: 'ADD n :n', ExpressionAttributeValues: { ':n': n } } },
+  ],
   result: { n },
 });
 const make = (client: ScriptedClient, extra: Record<string, unknown> = {}) =>
@@ -39,7 +41,12 @@ describe('Class: TransactionalIdempotency', () => {
       const put = items[0].Put;
       expect(put.TableName).toBe(TABLE);
       const stored = unmarshall(put.Item);
-      expect(stored).toEqual({ id: recordId('payments', 'm-1', 'md5'), status: 'COMPLETED', expiration: expect.any(Number), data: { n: 5 } });
+      expect(stored).toEqual({
+        id: recordId('payments', 'm-1', 'md5'),
+        status: 'COMPLETED',
+        expiration: expect.any(Number),
+        data: { n: 5 },
+      });
       expect(stored.expiration - Date.now() / 1000).toBeGreaterThan(3590);
       expect(put.ConditionExpression).toMatch(/^attribute_not_exists\(#id\) OR #expiry < :now OR \(#status = :inprogress/);
       expect(put.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
@@ -58,7 +65,9 @@ describe('Class: TransactionalIdempotency', () => {
 
     it('acknowledges a duplicate (the record condition failed) with the stored result, in one request', async () => {
       const id = recordId('payments', 'm-1', 'md5');
-      const client = new ScriptedClient([cancelled({ Code: 'ConditionalCheckFailed', Item: completed(id, { data: { n: 42 } }) }, { Code: 'None' })]);
+      const client = new ScriptedClient([
+        cancelled({ Code: 'ConditionalCheckFailed', Item: completed(id, { data: { n: 42 } }) }, { Code: 'None' }),
+      ]);
       const outcome = await make(client).applyOnce(sqsRecord({}, { id: 'm-1' }), effect());
       expect(outcome).toEqual({ status: 'duplicate', idempotencyKey: id, result: { n: 42 } });
       expect(client.sent).toHaveLength(1);
@@ -77,9 +86,14 @@ describe('Class: TransactionalIdempotency', () => {
       const id = recordId('payments', 'm-1', 'md5');
       const lockExpiry = Date.now() + 10_000;
       const client = new ScriptedClient([
-        cancelled({ Code: 'ConditionalCheckFailed', Item: marshalled({ id, status: 'INPROGRESS', expiration: 9e9, in_progress_expiration: lockExpiry }) }),
+        cancelled({
+          Code: 'ConditionalCheckFailed',
+          Item: marshalled({ id, status: 'INPROGRESS', expiration: 9e9, in_progress_expiration: lockExpiry }),
+        }),
       ]);
-      const error = await make(client).applyOnce(sqsRecord({}, { id: 'm-1' }), effect()).catch((e: unknown) => e);
+      const error = await make(client)
+        .applyOnce(sqsRecord({}, { id: 'm-1' }), effect())
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyInProgressError);
       expect(error).toBeInstanceOf(IdempotencyError);
       expect(error).toMatchObject({ name: 'IdempotencyInProgressError', idempotencyKey: id, inProgressExpiresAt: lockExpiry });
@@ -95,7 +109,10 @@ describe('Class: TransactionalIdempotency', () => {
       const id = recordId('payments', 'm-1', 'md5');
       const answer = cancelled({ Code: 'ConditionalCheckFailed', Item: completed(id, { validation: storedHash }) });
       // Act + Assess: the same payload is a duplicate, another payload is rejected.
-      const same = await make(new ScriptedClient([answer]), { payloadSelector: 'body' }).applyOnce(sqsRecord({ amount: 1 }, { id: 'm-1' }), effect());
+      const same = await make(new ScriptedClient([answer]), { payloadSelector: 'body' }).applyOnce(
+        sqsRecord({ amount: 1 }, { id: 'm-1' }),
+        effect(),
+      );
       expect(same.status).toBe('duplicate');
       const error = await make(new ScriptedClient([answer]), { payloadSelector: 'body' })
         .applyOnce(sqsRecord({ amount: 2 }, { id: 'm-1' }), effect())
@@ -107,13 +124,34 @@ describe('Class: TransactionalIdempotency', () => {
 
     it("reports which effect item's condition failed, with the item, as IdempotencyEffectConditionError", async () => {
       const client = new ScriptedClient([
-        cancelled({ Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', Item: marshalled({ pk: 'acct', balance: 3 }) }),
+        cancelled(
+          { Code: 'None' },
+          { Code: 'None' },
+          { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', Item: marshalled({ pk: 'acct', balance: 3 }) },
+        ),
       ]);
-      const twoItems: TransactionalEffect = { items: [...effect().items, { ConditionCheck: { TableName: 'effects', Key: { pk: 'acct' }, ConditionExpression: 'balance >= :a', ExpressionAttributeValues: { ':a': 5 }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } }] };
-      const error = await make(client).applyOnce(sqsRecord({}), twoItems).catch((e: unknown) => e);
+      const twoItems: TransactionalEffect = {
+        items: [
+          ...effect().items,
+          {
+            ConditionCheck: {
+              TableName: 'effects',
+              Key: { pk: 'acct' },
+              ConditionExpression: 'balance >= :a',
+              ExpressionAttributeValues: { ':a': 5 },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          },
+        ],
+      };
+      const error = await make(client)
+        .applyOnce(sqsRecord({}), twoItems)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyEffectConditionError);
       expect(error).toMatchObject({ itemIndex: 1, reasonCode: 'ConditionalCheckFailed', item: { pk: 'acct', balance: 3 } });
-      expect((error as Error).message).toMatch(/effect item 1 was rejected \(ConditionalCheckFailed: The conditional request failed\); nothing was written/);
+      expect((error as Error).message).toMatch(
+        /effect item 1 was rejected \(ConditionalCheckFailed: The conditional request failed\); nothing was written/,
+      );
     });
 
     it('retries a transaction cancelled by a conflict, then succeeds', async () => {
@@ -126,16 +164,22 @@ describe('Class: TransactionalIdempotency', () => {
     it('gives up after maxAttempts with IdempotencyPersistenceError listing the reasons', async () => {
       const conflict = cancelled({ Code: 'None' }, { Code: 'TransactionConflict' });
       const client = new ScriptedClient([conflict, conflict]);
-      const error = await make(client, { maxAttempts: 2 }).applyOnce(sqsRecord({}), effect()).catch((e: unknown) => e);
+      const error = await make(client, { maxAttempts: 2 })
+        .applyOnce(sqsRecord({}), effect())
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyPersistenceError);
       expect(error).toMatchObject({ operation: 'TransactWriteItems' });
-      expect((error as Error).message).toBe('TransactWriteItems failed: transaction cancelled after 2 attempt(s) [None, TransactionConflict]');
+      expect((error as Error).message).toBe(
+        'TransactWriteItems failed: transaction cancelled after 2 attempt(s) [None, TransactionConflict]',
+      );
       expect(client.sent).toHaveLength(2);
     });
 
     it('wraps any other DynamoDB error in IdempotencyPersistenceError with the cause', async () => {
       const denied = Object.assign(new Error('User is not authorized to perform: dynamodb:PutItem'), { name: 'AccessDeniedException' });
-      const error = await make(new ScriptedClient([fails(denied)])).applyOnce(sqsRecord({}), effect()).catch((e: unknown) => e);
+      const error = await make(new ScriptedClient([fails(denied)]))
+        .applyOnce(sqsRecord({}), effect())
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyPersistenceError);
       expect((error as Error).cause).toBe(denied);
       expect((error as Error).message).toMatch(/^TransactWriteItems failed: User is not authorized/);
@@ -154,7 +198,11 @@ describe('Class: TransactionalIdempotency', () => {
 
     it('keeps at most maxLocalCacheSize records in the local cache, evicting the least recently used', async () => {
       const id1 = recordId('payments', 'm-1', 'md5');
-      const client = new ScriptedClient([ok(), ok(), cancelled({ Code: 'ConditionalCheckFailed', Item: completed(id1) }, { Code: 'None' })]);
+      const client = new ScriptedClient([
+        ok(),
+        ok(),
+        cancelled({ Code: 'ConditionalCheckFailed', Item: completed(id1) }, { Code: 'None' }),
+      ]);
       const idem = make(client, { useLocalCache: true, maxLocalCacheSize: 1 });
       await idem.applyOnce(sqsRecord({}, { id: 'm-1' }), effect());
       await idem.applyOnce(sqsRecord({}, { id: 'm-2' }), effect()); // evicts m-1
@@ -179,7 +227,9 @@ describe('Class: TransactionalIdempotency', () => {
 
     it('fails if an effect item has no operation or two', async () => {
       const idem = make(new ScriptedClient());
-      await expect(idem.applyOnce(sqsRecord({}), { items: [{}] })).rejects.toThrow(/item 0 must have exactly one of ConditionCheck, Put, Update, Delete \(given none\)/);
+      await expect(idem.applyOnce(sqsRecord({}), { items: [{}] })).rejects.toThrow(
+        /item 0 must have exactly one of ConditionCheck, Put, Update, Delete \(given none\)/,
+      );
       const two = { Put: { TableName: 't', Item: { pk: 'a' } }, Delete: { TableName: 't', Key: { pk: 'a' } } };
       await expect(idem.applyOnce(sqsRecord({}), { items: [two] })).rejects.toThrow(IdempotencyConfigError);
     });
@@ -211,11 +261,10 @@ describe('Class: TransactionalIdempotency', () => {
       const outcomes: string[] = [];
       const handle = make(client).makeIdempotent(() => effect());
       // Act
-      const response = await processSqsBatch(
-        sqsEvent(records),
-        async (r) => void outcomes.push((await handle(r)).status),
-        { processInParallel: false, logger: null },
-      );
+      const response = await processSqsBatch(sqsEvent(records), async (r) => void outcomes.push((await handle(r)).status), {
+        processInParallel: false,
+        logger: null,
+      });
       // Assess
       expect(outcomes).toEqual(['applied', 'duplicate']);
       expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-3' }]);
@@ -257,15 +306,25 @@ describe('Class: TransactionalIdempotency', () => {
 
     it('fails if no table name is known', () => {
       delete process.env.IDEMPOTENCY_TABLE_NAME;
-      expect(() => new TransactionalIdempotency()).toThrow(/tableName: no idempotency table: pass tableName or set the IDEMPOTENCY_TABLE_NAME environment variable/);
+      expect(() => new TransactionalIdempotency()).toThrow(
+        /tableName: no idempotency table: pass tableName or set the IDEMPOTENCY_TABLE_NAME environment variable/,
+      );
     });
 
     it('fails if expiresAfterSeconds, maxLocalCacheSize, hashFunction, keyPrefix or maxAttempts are invalid, naming the value', () => {
-      expect(() => new TransactionalIdempotency({ tableName: 't', expiresAfterSeconds: 0 })).toThrow(/expiresAfterSeconds: must be a positive whole number of seconds \(given 0\)/);
+      expect(() => new TransactionalIdempotency({ tableName: 't', expiresAfterSeconds: 0 })).toThrow(
+        /expiresAfterSeconds: must be a positive whole number of seconds \(given 0\)/,
+      );
       expect(() => new TransactionalIdempotency({ tableName: 't', maxLocalCacheSize: 1.5 })).toThrow(/maxLocalCacheSize: .*\(given 1.5\)/);
-      expect(() => new TransactionalIdempotency({ tableName: 't', hashFunction: 'nope' })).toThrow(/hashFunction: is not a hash function Node.js knows \(given 'nope'\)/);
-      expect(() => new TransactionalIdempotency({ tableName: 't', keyPrefix: 'a#b' })).toThrow(/keyPrefix: must be non-empty and contain no '#' \(given 'a#b'\)/);
-      expect(() => new TransactionalIdempotency({ tableName: 't', maxAttempts: 0 })).toThrow(/maxAttempts: must be a whole number between 1 and 10 \(given 0\)/);
+      expect(() => new TransactionalIdempotency({ tableName: 't', hashFunction: 'nope' })).toThrow(
+        /hashFunction: is not a hash function Node.js knows \(given 'nope'\)/,
+      );
+      expect(() => new TransactionalIdempotency({ tableName: 't', keyPrefix: 'a#b' })).toThrow(
+        /keyPrefix: must be non-empty and contain no '#' \(given 'a#b'\)/,
+      );
+      expect(() => new TransactionalIdempotency({ tableName: 't', maxAttempts: 0 })).toThrow(
+        /maxAttempts: must be a whole number between 1 and 10 \(given 0\)/,
+      );
       expect(() => new TransactionalIdempotency({ tableName: 't', keySelector: 'a.[' })).toThrow(IdempotencyConfigError);
     });
 

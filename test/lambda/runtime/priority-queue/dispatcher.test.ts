@@ -52,7 +52,13 @@ describe('Class: StrictPriorityDispatcher', () => {
       const stats = await drainAll(dispatcher, sqs);
       // Assess
       expect(lambda.levelsServed()).toEqual(['high', 'high', 'high', 'normal', 'normal', 'low']);
-      expect(stats).toEqual({ batches: 6, dispatched: { high: 6, normal: 4, low: 2 }, failed: { high: 0, normal: 0, low: 0 }, guardTurns: 0, released: 0 });
+      expect(stats).toEqual({
+        batches: 6,
+        dispatched: { high: 6, normal: 4, low: 2 },
+        failed: { high: 0, normal: 0, low: 0 },
+        guardTurns: 0,
+        released: 0,
+      });
       expect(lambda.invocations.every((i) => i.functionName === 'consumer-fn')).toBe(true);
     });
 
@@ -78,7 +84,13 @@ describe('Class: StrictPriorityDispatcher', () => {
       sqs.arriveOnLongPoll.set('low', ['l-late']);
       sqs.arriveOnLongPoll.set('high', ['h-late']);
       const round = await dispatcher.dispatchNext();
-      expect(round).toEqual({ served: [{ level: 'high', messages: 1 }, { level: 'low', messages: 1 }], guardTurn: false });
+      expect(round).toEqual({
+        served: [
+          { level: 'high', messages: 1 },
+          { level: 'low', messages: 1 },
+        ],
+        guardTurn: false,
+      });
       expect(lambda.levelsServed()).toEqual(['high', 'low']);
       const longPolls = sqs.calls.filter((c) => c.command === 'ReceiveMessageCommand' && c.input.WaitTimeSeconds === 1);
       expect(longPolls.map((c) => String(c.input.QueueUrl).split('/').pop())).toEqual(['high', 'normal', 'low']);
@@ -89,7 +101,9 @@ describe('Class: StrictPriorityDispatcher', () => {
       sqs.put('normal', ['n-0']);
       await dispatcher.dispatchNext();
       const receives = sqs.calls.filter((c) => c.command === 'ReceiveMessageCommand');
-      expect(receives.map((c) => [String(c.input.QueueUrl).split('/').pop(), c.input.WaitTimeSeconds, c.input.MaxNumberOfMessages])).toEqual([
+      expect(
+        receives.map((c) => [String(c.input.QueueUrl).split('/').pop(), c.input.WaitTimeSeconds, c.input.MaxNumberOfMessages]),
+      ).toEqual([
         ['high', 0, 2],
         ['normal', 0, 2],
       ]);
@@ -219,7 +233,10 @@ describe('Class: StrictPriorityDispatcher', () => {
       // Prepare: 10 messages of 900 KB each, about 9 MB together.
       const { sqs, lambda, dispatcher } = setup({ batchSize: 10 });
       const big = (tag: string) => `${tag}:${'x'.repeat(900_000)}`;
-      sqs.put('high', Array.from({ length: 10 }, (_, i) => big(i === 7 ? 'bad' : `ok-${i}`)));
+      sqs.put(
+        'high',
+        Array.from({ length: 10 }, (_, i) => big(i === 7 ? 'bad' : `ok-${i}`)),
+      );
       lambda.setConsumer((event) => ({
         batchItemFailures: event.Records.filter((r) => String(r.body).startsWith('bad:')).map((r) => ({ itemIdentifier: r.messageId })),
       }));
@@ -236,7 +253,10 @@ describe('Class: StrictPriorityDispatcher', () => {
 
     it('splits again until every part fits', async () => {
       const { sqs, lambda, dispatcher } = setup({ batchSize: 4 });
-      sqs.put('high', Array.from({ length: 4 }, () => 'y'.repeat(3_500_000)));
+      sqs.put(
+        'high',
+        Array.from({ length: 4 }, () => 'y'.repeat(3_500_000)),
+      );
       await dispatcher.dispatchNext();
       expect(lambda.invocations.map((i) => i.event.Records.length)).toEqual([1, 1, 1, 1]);
       expect(sqs.remaining('high')).toEqual([]);
@@ -244,7 +264,10 @@ describe('Class: StrictPriorityDispatcher', () => {
 
     it('sends a batch that fits in one invocation', async () => {
       const { sqs, lambda, dispatcher } = setup({ batchSize: 5 });
-      sqs.put('high', Array.from({ length: 5 }, () => 'z'.repeat(1_000_000)));
+      sqs.put(
+        'high',
+        Array.from({ length: 5 }, () => 'z'.repeat(1_000_000)),
+      );
       await dispatcher.dispatchNext();
       expect(lambda.invocations.map((i) => i.event.Records.length)).toEqual([5]);
     });
@@ -306,7 +329,12 @@ describe('Class: StrictPriorityDispatcher', () => {
 
     it('toSqsRecord copes with a message without attributes', () => {
       const record = toSqsRecord({ MessageId: 'm', ReceiptHandle: 'r', Body: 'b' }, 'arn:aws:sqs:us-east-2:1:q');
-      expect(record).toMatchObject({ messageId: 'm', messageAttributes: {}, awsRegion: 'us-east-2', eventSourceARN: 'arn:aws:sqs:us-east-2:1:q' });
+      expect(record).toMatchObject({
+        messageId: 'm',
+        messageAttributes: {},
+        awsRegion: 'us-east-2',
+        eventSourceARN: 'arn:aws:sqs:us-east-2:1:q',
+      });
     });
   });
 
@@ -343,7 +371,9 @@ describe('Function: failuresOf', () => {
 
 describe('Function: parseDispatcherLevels', () => {
   it('reads levels in order', () => {
-    expect(parseDispatcherLevels('[{"name":"a","queueUrl":"u","queueArn":"arn"}]')).toEqual([{ name: 'a', queueUrl: 'u', queueArn: 'arn' }]);
+    expect(parseDispatcherLevels('[{"name":"a","queueUrl":"u","queueArn":"arn"}]')).toEqual([
+      { name: 'a', queueUrl: 'u', queueArn: 'arn' },
+    ]);
   });
 
   it.each([undefined, 'nope', '[]', '[{"name":"a"}]'])('fails on %p', (json) => {

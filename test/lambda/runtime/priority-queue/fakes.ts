@@ -73,7 +73,13 @@ export class FakeSqs {
     switch (command) {
       case 'SendMessageCommand': {
         seq += 1;
-        queue().push({ id: `m-${seq}`, body: input.MessageBody, messageAttributes: input.MessageAttributes ?? {}, receiveCount: 0, inFlight: false });
+        queue().push({
+          id: `m-${seq}`,
+          body: input.MessageBody,
+          messageAttributes: input.MessageAttributes ?? {},
+          receiveCount: 0,
+          inFlight: false,
+        });
         return { MessageId: `m-${seq}` };
       }
       case 'SendMessageBatchCommand': {
@@ -85,7 +91,13 @@ export class FakeSqs {
             continue;
           }
           seq += 1;
-          queue().push({ id: `m-${seq}`, body: e.MessageBody, messageAttributes: e.MessageAttributes ?? {}, receiveCount: 0, inFlight: false });
+          queue().push({
+            id: `m-${seq}`,
+            body: e.MessageBody,
+            messageAttributes: e.MessageAttributes ?? {},
+            receiveCount: 0,
+            inFlight: false,
+          });
           Successful.push({ Id: e.Id, MessageId: `m-${seq}` });
         }
         return { Successful, Failed };
@@ -110,7 +122,12 @@ export class FakeSqs {
               ReceiptHandle: m.receiptHandle,
               Body: m.body,
               MD5OfBody: 'md5',
-              Attributes: { ApproximateReceiveCount: String(m.receiveCount), SentTimestamp: '1700000000000', SenderId: 'AIDA', ApproximateFirstReceiveTimestamp: '1700000000001' },
+              Attributes: {
+                ApproximateReceiveCount: String(m.receiveCount),
+                SentTimestamp: '1700000000000',
+                SenderId: 'AIDA',
+                ApproximateFirstReceiveTimestamp: '1700000000001',
+              },
               MessageAttributes: Object.keys(m.messageAttributes).length > 0 ? m.messageAttributes : undefined,
             };
           }),

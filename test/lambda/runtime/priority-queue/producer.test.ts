@@ -24,12 +24,18 @@ describe('Class: PriorityQueueProducer', () => {
       // Prepare
       const { sqs, producer } = setup();
       // Act
-      const res = await producer.send('{"taskId":"1"}', { priority: 'high', messageAttributes: { tenant: { DataType: 'String', StringValue: 't1' } } });
+      const res = await producer.send('{"taskId":"1"}', {
+        priority: 'high',
+        messageAttributes: { tenant: { DataType: 'String', StringValue: 't1' } },
+      });
       // Assess
       expect(res).toEqual({ messageId: expect.stringMatching(/^m-/), priority: 'high' });
       expect(sqs.remaining('high')).toEqual(['{"taskId":"1"}']);
       const sent = sqs.calls[0].input;
-      expect(sent.MessageAttributes).toEqual({ tenant: { DataType: 'String', StringValue: 't1' }, priority: { DataType: 'String', StringValue: 'high' } });
+      expect(sent.MessageAttributes).toEqual({
+        tenant: { DataType: 'String', StringValue: 't1' },
+        priority: { DataType: 'String', StringValue: 'high' },
+      });
     });
 
     it('routes by the priority message attribute when no priority option is given', async () => {
@@ -53,8 +59,12 @@ describe('Class: PriorityQueueProducer', () => {
 
     it('throws UnknownPriorityError naming the levels, and sends nothing', async () => {
       const { sqs, producer } = setup();
-      await expect(producer.send('x', { priority: 'urgent' })).rejects.toThrow(new UnknownPriorityError('urgent', ['high', 'normal', 'low']));
-      await expect(producer.send('x', { priority: 'urgent' })).rejects.toThrow(/unknown priority 'urgent': the levels are 'high', 'normal', 'low'/);
+      await expect(producer.send('x', { priority: 'urgent' })).rejects.toThrow(
+        new UnknownPriorityError('urgent', ['high', 'normal', 'low']),
+      );
+      await expect(producer.send('x', { priority: 'urgent' })).rejects.toThrow(
+        /unknown priority 'urgent': the levels are 'high', 'normal', 'low'/,
+      );
       expect(sqs.calls).toHaveLength(0);
     });
   });
@@ -111,7 +121,12 @@ describe('Class: PriorityQueueProducer', () => {
 
     it('rejects duplicate entry ids', async () => {
       const { producer } = setup();
-      await expect(producer.sendBatch([{ id: 'a', body: '1' }, { id: 'a', body: '2' }])).rejects.toThrow(/entry id 'a' is used more than once/);
+      await expect(
+        producer.sendBatch([
+          { id: 'a', body: '1' },
+          { id: 'a', body: '2' },
+        ]),
+      ).rejects.toThrow(/entry id 'a' is used more than once/);
     });
   });
 
@@ -142,7 +157,9 @@ describe('Class: PriorityQueueProducer', () => {
       expect(() => new PriorityQueueProducer({ config: { levels: [] }, client: sqs.client } as never)).toThrow(
         new PriorityQueueConfigError('configuration must list levels as [{ name, queueUrl }, ...] (given {"levels":[]})'),
       );
-      expect(() => new PriorityQueueProducer({ config: { ...config, defaultLevel: 'urgent' }, client: sqs.client })).toThrow(/defaultLevel 'urgent' is not one of the levels/);
+      expect(() => new PriorityQueueProducer({ config: { ...config, defaultLevel: 'urgent' }, client: sqs.client })).toThrow(
+        /defaultLevel 'urgent' is not one of the levels/,
+      );
       const producer = new PriorityQueueProducer({ config, client: sqs.client });
       config.levels[0].name = 'changed';
       expect(producer.levels).toEqual(['high', 'normal', 'low']);
@@ -154,8 +171,13 @@ describe('Class: PriorityQueueProducer', () => {
     });
 
     it('fails when the default level is not a level, and defaults to the middle level when absent', () => {
-      expect(() => parsePriorityQueueConfig('{"levels":[{"name":"a","queueUrl":"u"}],"defaultLevel":"b"}')).toThrow(/defaultLevel 'b' is not one of the levels/);
-      expect(parsePriorityQueueConfig('{"levels":[{"name":"a","queueUrl":"u"},{"name":"b","queueUrl":"v"},{"name":"c","queueUrl":"w"}]}').defaultLevel).toBe('b');
+      expect(() => parsePriorityQueueConfig('{"levels":[{"name":"a","queueUrl":"u"}],"defaultLevel":"b"}')).toThrow(
+        /defaultLevel 'b' is not one of the levels/,
+      );
+      expect(
+        parsePriorityQueueConfig('{"levels":[{"name":"a","queueUrl":"u"},{"name":"b","queueUrl":"v"},{"name":"c","queueUrl":"w"}]}')
+          .defaultLevel,
+      ).toBe('b');
     });
   });
 });

@@ -72,7 +72,12 @@ export class FakeBroker {
       messageId: m.MessageId,
       receiptHandle: `rh-${m.MessageId}`,
       body: m.Body,
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'x', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'x',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
       messageAttributes: Object.fromEntries(
         Object.entries(m.MessageAttributes).map(([k, v]) => [k, { dataType: v.DataType, stringValue: v.StringValue }]),
       ) as SQSRecord['messageAttributes'],
@@ -134,7 +139,9 @@ export class FakeBroker {
         this.put(
           this.byUrl(input.QueueUrl),
           input.MessageBody,
-          Object.fromEntries(Object.entries((input.MessageAttributes ?? {}) as Record<string, { StringValue: string }>).map(([k, v]) => [k, v.StringValue])),
+          Object.fromEntries(
+            Object.entries((input.MessageAttributes ?? {}) as Record<string, { StringValue: string }>).map(([k, v]) => [k, v.StringValue]),
+          ),
         );
         return { MessageId: `m-${ids}` };
       }

@@ -30,7 +30,13 @@ function setup(options: Partial<SqsRequesterOptions> = {}) {
   const respond = async (fn: (req: { n: number }) => unknown = (req) => ({ doubled: req.n * 2 })) => {
     const outcomes = [];
     for (const record of broker.takeRecords(requests)) {
-      outcomes.push(await handleRequest(record, async (req: { n: number }) => fn(req), { client: broker.client, replyQueuePrefix: PREFIX, logger: null }));
+      outcomes.push(
+        await handleRequest(record, async (req: { n: number }) => fn(req), {
+          client: broker.client,
+          replyQueuePrefix: PREFIX,
+          logger: null,
+        }),
+      );
     }
     return outcomes;
   };
@@ -87,7 +93,8 @@ describe('Class: SqsRequester', () => {
       const replies = Array.from({ length: 25 }, (_, n) => requester.request<{ n: number }, { doubled: number }>({ n }));
       await until(() => requests.visible.length === 25);
       const records = broker.takeRecords(requests).reverse();
-      for (const r of records) await handleRequest(r, async (req: { n: number }) => ({ doubled: req.n * 2 }), { client: broker.client, logger: null });
+      for (const r of records)
+        await handleRequest(r, async (req: { n: number }) => ({ doubled: req.n * 2 }), { client: broker.client, logger: null });
       expect(await Promise.all(replies)).toEqual(Array.from({ length: 25 }, (_, n) => ({ doubled: n * 2 })));
       expect(replyQueues(broker)).toHaveLength(1);
       expect(requester.waiting).toBe(0);
@@ -95,13 +102,25 @@ describe('Class: SqsRequester', () => {
 
     it('keeps replies of two requester instances apart (one reply queue each)', async () => {
       const { broker, requests, until } = setup();
-      const make = () => new SqsRequester({ requestQueueUrl: requests.url, requestQueueArn: broker.arnOf(requests), replyQueuePrefix: PREFIX, client: broker.client, newQueueDelayMs: 0, logger: null });
+      const make = () =>
+        new SqsRequester({
+          requestQueueUrl: requests.url,
+          requestQueueArn: broker.arnOf(requests),
+          replyQueuePrefix: PREFIX,
+          client: broker.client,
+          newQueueDelayMs: 0,
+          logger: null,
+        });
       const a = make();
       const b = make();
       const pa = [1, 2, 3].map((n) => a.request<{ n: number; who: string }, { echo: string }>({ n, who: 'a' }));
       const pb = [1, 2, 3].map((n) => b.request<{ n: number; who: string }, { echo: string }>({ n, who: 'b' }));
       await until(() => requests.visible.length === 6);
-      for (const r of broker.takeRecords(requests)) await handleRequest(r, async (req: { n: number; who: string }) => ({ echo: `${req.who}${req.n}` }), { client: broker.client, logger: null });
+      for (const r of broker.takeRecords(requests))
+        await handleRequest(r, async (req: { n: number; who: string }) => ({ echo: `${req.who}${req.n}` }), {
+          client: broker.client,
+          logger: null,
+        });
       expect(await Promise.all(pa)).toEqual([{ echo: 'a1' }, { echo: 'a2' }, { echo: 'a3' }]);
       expect(await Promise.all(pb)).toEqual([{ echo: 'b1' }, { echo: 'b2' }, { echo: 'b3' }]);
       expect(replyQueues(broker)).toHaveLength(2);
@@ -119,12 +138,17 @@ describe('Class: SqsRequester', () => {
       expect(timeout).toBeInstanceOf(RequestTimeoutError);
       expect(timeout).toMatchObject({ timeoutMs: 30, correlationId: recordA.messageAttributes.CorrelationId.stringValue });
       // A's reply arrives late, while B waits: dropped as expired. Then B's reply.
-      const lateA = { ...recordA, messageAttributes: { ...recordA.messageAttributes, ExpiresAt: { dataType: 'Number', stringValue: String(Date.now() + 60_000) } } };
+      const lateA = {
+        ...recordA,
+        messageAttributes: { ...recordA.messageAttributes, ExpiresAt: { dataType: 'Number', stringValue: String(Date.now() + 60_000) } },
+      };
       await handleRequest(lateA, async () => ({ doubled: 'late' }), { client: broker.client, logger: null });
       await until(() => dropped.length === 1);
       await handleRequest(recordB, async (req: { n: number }) => ({ doubled: req.n * 2 }), { client: broker.client, logger: null });
       await expect(b).resolves.toEqual({ doubled: 4 });
-      expect(dropped).toEqual([{ correlationId: recordA.messageAttributes.CorrelationId.stringValue, reason: 'expired', messageId: expect.any(String) }]);
+      expect(dropped).toEqual([
+        { correlationId: recordA.messageAttributes.CorrelationId.stringValue, reason: 'expired', messageId: expect.any(String) },
+      ]);
       expect(JSON.parse(warnings[0])).toMatchObject({ message: 'reply dropped: no request waits for it', reason: 'expired' });
       expect(requester.stats).toMatchObject({ sent: 2, replied: 1, timedOut: 1, dropped: 1 });
     });
@@ -137,9 +161,13 @@ describe('Class: SqsRequester', () => {
       broker.put(q, JSON.stringify({ doubled: 'forged' }), { CorrelationId: 'not-one-of-mine', ReplyStatus: 'ok' });
       broker.put(q, JSON.stringify({ doubled: 'no id' }), { ReplyStatus: 'ok' });
       await until(() => dropped.length === 2);
-      expect(dropped.map((d) => [d.correlationId, d.reason])).toEqual([['not-one-of-mine', 'unknown'], [undefined, 'unknown']]);
+      expect(dropped.map((d) => [d.correlationId, d.reason])).toEqual([
+        ['not-one-of-mine', 'unknown'],
+        [undefined, 'unknown'],
+      ]);
       expect(requester.waiting).toBe(1);
-      for (const r of broker.takeRecords(requests)) await handleRequest(r, async (req: { n: number }) => ({ doubled: req.n * 2 }), { client: broker.client, logger: null });
+      for (const r of broker.takeRecords(requests))
+        await handleRequest(r, async (req: { n: number }) => ({ doubled: req.n * 2 }), { client: broker.client, logger: null });
       await expect(waiting).resolves.toEqual({ doubled: 10 });
       expect(q.inFlight.size).toBe(0); // every reply received was deleted, dropped ones too
     });
@@ -154,8 +182,11 @@ describe('Class: SqsRequester', () => {
       const second = requester.request<{ n: number }, { doubled: number }>({ n: 2 }); // keeps the requester polling
       await handleRequest(record, async () => ({ doubled: 'again' }), { client: broker.client, logger: null });
       await until(() => dropped.length === 1);
-      expect(dropped).toEqual([{ correlationId: record.messageAttributes.CorrelationId.stringValue, reason: 'duplicate', messageId: expect.any(String) }]);
-      for (const r of broker.takeRecords(requests)) await handleRequest(r, async () => ({ doubled: 4 }), { client: broker.client, logger: null });
+      expect(dropped).toEqual([
+        { correlationId: record.messageAttributes.CorrelationId.stringValue, reason: 'duplicate', messageId: expect.any(String) },
+      ]);
+      for (const r of broker.takeRecords(requests))
+        await handleRequest(r, async () => ({ doubled: 4 }), { client: broker.client, logger: null });
       await expect(second).resolves.toEqual({ doubled: 4 });
     });
 
@@ -191,7 +222,11 @@ describe('Class: SqsRequester', () => {
       const receives = broker.count('ReceiveMessage');
       await new Promise((r) => setTimeout(r, 150));
       expect(broker.count('ReceiveMessage')).toBe(receives);
-      expect(broker.calls.filter((c) => c.command === 'ReceiveMessage').every((c) => c.input.WaitTimeSeconds >= 1 && c.input.WaitTimeSeconds <= 20)).toBe(true);
+      expect(
+        broker.calls
+          .filter((c) => c.command === 'ReceiveMessage')
+          .every((c) => c.input.WaitTimeSeconds >= 1 && c.input.WaitTimeSeconds <= 20),
+      ).toBe(true);
     });
 
     it('refreshes the heartbeat when a quarter of the idle timeout has passed, and replaces a reaped queue', async () => {
@@ -273,7 +308,9 @@ describe('Class: SqsRequester', () => {
 
     it('rejects a timeout longer than half the idle timeout (the reaper could delete the queue meanwhile)', async () => {
       const { requester } = setup({ replyQueueIdleTimeoutSeconds: 600 });
-      await expect(requester.request({ n: 1 }, { timeoutMs: 300_001 })).rejects.toThrow(/timeoutMs must be at most half the reply queue idle timeout \(300000 ms\).*\(given 300001\)/);
+      await expect(requester.request({ n: 1 }, { timeoutMs: 300_001 })).rejects.toThrow(
+        /timeoutMs must be at most half the reply queue idle timeout \(300000 ms\).*\(given 300001\)/,
+      );
     });
 
     it.each([0, -5, Number.NaN])('rejects a timeout of %p', async (timeoutMs) => {
@@ -307,7 +344,12 @@ describe('Class: SqsRequester', () => {
     it('reads what addRequester sets', async () => {
       const broker = new FakeBroker();
       const requests = broker.createQueue('q');
-      Object.assign(process.env, { REQUEST_QUEUE_URL: requests.url, REQUEST_QUEUE_ARN: broker.arnOf(requests), REPLY_QUEUE_PREFIX: PREFIX, REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: '600' });
+      Object.assign(process.env, {
+        REQUEST_QUEUE_URL: requests.url,
+        REQUEST_QUEUE_ARN: broker.arnOf(requests),
+        REPLY_QUEUE_PREFIX: PREFIX,
+        REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: '600',
+      });
       const requester = SqsRequester.fromEnvironment({ client: broker.client, newQueueDelayMs: 0 });
       await requester.start();
       expect(replyQueues(broker)).toHaveLength(1);
@@ -320,7 +362,12 @@ describe('Class: SqsRequester', () => {
     it.each(['ten minutes', '-60', '0', 'Infinity'])('rejects a malformed REPLY_QUEUE_IDLE_TIMEOUT_SECONDS (%p), naming it', (idle) => {
       const broker = new FakeBroker();
       const requests = broker.createQueue('q');
-      Object.assign(process.env, { REQUEST_QUEUE_URL: requests.url, REQUEST_QUEUE_ARN: broker.arnOf(requests), REPLY_QUEUE_PREFIX: PREFIX, REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: idle });
+      Object.assign(process.env, {
+        REQUEST_QUEUE_URL: requests.url,
+        REQUEST_QUEUE_ARN: broker.arnOf(requests),
+        REPLY_QUEUE_PREFIX: PREFIX,
+        REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: idle,
+      });
       expect(() => SqsRequester.fromEnvironment({ client: broker.client })).toThrow(RequestReplyError);
       expect(() => SqsRequester.fromEnvironment({ client: broker.client })).toThrow(
         `REPLY_QUEUE_IDLE_TIMEOUT_SECONDS must be a positive number of seconds (given '${idle}')`,
@@ -330,21 +377,38 @@ describe('Class: SqsRequester', () => {
     it('keeps the timeout guard with the idle timeout it reads', async () => {
       const broker = new FakeBroker();
       const requests = broker.createQueue('q');
-      Object.assign(process.env, { REQUEST_QUEUE_URL: requests.url, REQUEST_QUEUE_ARN: broker.arnOf(requests), REPLY_QUEUE_PREFIX: PREFIX, REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: '60' });
+      Object.assign(process.env, {
+        REQUEST_QUEUE_URL: requests.url,
+        REQUEST_QUEUE_ARN: broker.arnOf(requests),
+        REPLY_QUEUE_PREFIX: PREFIX,
+        REPLY_QUEUE_IDLE_TIMEOUT_SECONDS: '60',
+      });
       const requester = SqsRequester.fromEnvironment({ client: broker.client, newQueueDelayMs: 0 });
-      await expect(requester.request({ n: 1 }, { timeoutMs: 30_001 })).rejects.toThrow(/at most half the reply queue idle timeout \(30000 ms\)/);
+      await expect(requester.request({ n: 1 }, { timeoutMs: 30_001 })).rejects.toThrow(
+        /at most half the reply queue idle timeout \(30000 ms\)/,
+      );
     });
   });
 
   it.each([Number.NaN, 0, -1])('rejects a replyQueueIdleTimeoutSeconds of %p', (replyQueueIdleTimeoutSeconds) => {
-    const base = { requestQueueUrl: 'https://x/111122223333/q', requestQueueArn: 'arn:aws:sqs:us-east-1:111122223333:q', replyQueuePrefix: PREFIX, client: new FakeBroker().client };
+    const base = {
+      requestQueueUrl: 'https://x/111122223333/q',
+      requestQueueArn: 'arn:aws:sqs:us-east-1:111122223333:q',
+      replyQueuePrefix: PREFIX,
+      client: new FakeBroker().client,
+    };
     expect(() => new SqsRequester({ ...base, replyQueueIdleTimeoutSeconds })).toThrow(
       new RegExp(`replyQueueIdleTimeoutSeconds must be a positive number of seconds \\(given ${replyQueueIdleTimeoutSeconds}\\)`),
     );
   });
 
   it('rejects a bad prefix or request queue ARN', () => {
-    const base = { requestQueueUrl: 'https://x/111122223333/q', requestQueueArn: 'arn:aws:sqs:us-east-1:111122223333:q', replyQueuePrefix: PREFIX, client: new FakeBroker().client };
+    const base = {
+      requestQueueUrl: 'https://x/111122223333/q',
+      requestQueueArn: 'arn:aws:sqs:us-east-1:111122223333:q',
+      replyQueuePrefix: PREFIX,
+      client: new FakeBroker().client,
+    };
     expect(() => new SqsRequester({ ...base, replyQueuePrefix: 'bad prefix' })).toThrow(/replyQueuePrefix must be 1-60 letters/);
     expect(() => new SqsRequester({ ...base, requestQueueArn: 'arn:aws:sns:us-east-1:1:t' })).toThrow(/not an SQS queue ARN/);
   });

@@ -27,7 +27,13 @@ function setup() {
   });
   const reply = () => {
     const m = replyQueue.visible[0];
-    return m && { body: JSON.parse(m.Body), correlationId: m.MessageAttributes.CorrelationId.StringValue, status: m.MessageAttributes.ReplyStatus.StringValue };
+    return (
+      m && {
+        body: JSON.parse(m.Body),
+        correlationId: m.MessageAttributes.CorrelationId.StringValue,
+        status: m.MessageAttributes.ReplyStatus.StringValue,
+      }
+    );
   };
   return { broker, replyQueue, attrs, reply, opts: { client: broker.client, replyQueuePrefix: PREFIX, logger: null } };
 }
@@ -36,10 +42,14 @@ describe('Function: handleRequest', () => {
   it('replies with the result to the reply-to queue, under the same correlation id', async () => {
     const { attrs, reply, opts } = setup();
     const seen: unknown[] = [];
-    const outcome = await handleRequest(request({ a: 2, b: 3 }, attrs()), async (req: { a: number; b: number }, ctx) => {
-      seen.push(ctx.correlationId, ctx.expiresAt instanceof Date);
-      return { sum: req.a + req.b };
-    }, opts);
+    const outcome = await handleRequest(
+      request({ a: 2, b: 3 }, attrs()),
+      async (req: { a: number; b: number }, ctx) => {
+        seen.push(ctx.correlationId, ctx.expiresAt instanceof Date);
+        return { sum: req.a + req.b };
+      },
+      opts,
+    );
     expect(outcome).toBe('replied');
     expect(reply()).toEqual({ body: { sum: 5 }, correlationId: 'corr-1', status: 'ok' });
     expect(seen).toEqual(['corr-1', true]);
@@ -47,9 +57,13 @@ describe('Function: handleRequest', () => {
 
   it('replies with an error at once when the handler rejects the request', async () => {
     const { attrs, reply, opts } = setup();
-    const outcome = await handleRequest(request({}, attrs()), async () => {
-      throw new RejectRequestError('sku unknown');
-    }, opts);
+    const outcome = await handleRequest(
+      request({}, attrs()),
+      async () => {
+        throw new RejectRequestError('sku unknown');
+      },
+      opts,
+    );
     expect(outcome).toBe('rejected');
     expect(reply()).toEqual({ body: { name: 'RejectRequestError', message: 'sku unknown' }, correlationId: 'corr-1', status: 'error' });
   });
@@ -64,9 +78,15 @@ describe('Function: handleRequest', () => {
 
   it('lets other errors through, so the request is retried, and sends nothing', async () => {
     const { attrs, replyQueue, opts } = setup();
-    await expect(handleRequest(request({}, attrs()), async () => {
-      throw new Error('database down');
-    }, opts)).rejects.toThrow(/database down/);
+    await expect(
+      handleRequest(
+        request({}, attrs()),
+        async () => {
+          throw new Error('database down');
+        },
+        opts,
+      ),
+    ).rejects.toThrow(/database down/);
     expect(replyQueue.visible).toEqual([]);
   });
 
@@ -94,8 +114,16 @@ describe('Function: handleRequest', () => {
     ['no correlation id', { CorrelationId: undefined }, /has no CorrelationId attribute/],
     ['no reply-to', { ReplyTo: undefined }, /has no ReplyTo attribute/],
     ['a reply-to that is no queue URL', { ReplyTo: 'mailto:x' }, /its reply-to is not a queue URL/],
-    ['a reply-to outside the prefix', { ReplyTo: 'https://sqs.us-east-1.amazonaws.com/111122223333/orders' }, /reply-to queue 'orders' is not a reply queue of this pattern \(prefix 'quotes-reply-'\)/],
-    ['a reply-to in another account', { ReplyTo: `https://sqs.us-east-1.amazonaws.com/999999999999/${PREFIX}x` }, /in account 999999999999, not 111122223333/],
+    [
+      'a reply-to outside the prefix',
+      { ReplyTo: 'https://sqs.us-east-1.amazonaws.com/111122223333/orders' },
+      /reply-to queue 'orders' is not a reply queue of this pattern \(prefix 'quotes-reply-'\)/,
+    ],
+    [
+      'a reply-to in another account',
+      { ReplyTo: `https://sqs.us-east-1.amazonaws.com/999999999999/${PREFIX}x` },
+      /in account 999999999999, not 111122223333/,
+    ],
   ])('fails (to the dead-letter queue) a request with %s', async (_what, extra, message) => {
     const { attrs, replyQueue, opts } = setup();
     const handler = jest.fn();
@@ -110,7 +138,9 @@ describe('Function: handleRequest', () => {
     const { attrs, broker } = setup();
     process.env.REPLY_QUEUE_PREFIX = 'other-prefix-';
     try {
-      await expect(handleRequest(request({}, attrs()), async () => 1, { client: broker.client, logger: null })).rejects.toThrow(/prefix 'other-prefix-'/);
+      await expect(handleRequest(request({}, attrs()), async () => 1, { client: broker.client, logger: null })).rejects.toThrow(
+        /prefix 'other-prefix-'/,
+      );
     } finally {
       delete process.env.REPLY_QUEUE_PREFIX;
     }
@@ -168,9 +198,20 @@ describe('Function: reapIdleReplyQueues', () => {
 
 describe('Protocol helpers', () => {
   it('parses queue ARNs and URLs, AWS and emulator style', () => {
-    expect(parseQueueArn('arn:aws-cn:sqs:cn-north-1:111122223333:q')).toEqual({ partition: 'aws-cn', region: 'cn-north-1', account: '111122223333', name: 'q' });
-    expect(parseQueueUrl('https://sqs.eu-west-1.amazonaws.com/111122223333/quotes-reply-1')).toEqual({ account: '111122223333', name: 'quotes-reply-1' });
-    expect(parseQueueUrl('http://127.0.0.1:4566/queue/us-east-1/000000000000/quotes-reply-1')).toEqual({ account: '000000000000', name: 'quotes-reply-1' });
+    expect(parseQueueArn('arn:aws-cn:sqs:cn-north-1:111122223333:q')).toEqual({
+      partition: 'aws-cn',
+      region: 'cn-north-1',
+      account: '111122223333',
+      name: 'q',
+    });
+    expect(parseQueueUrl('https://sqs.eu-west-1.amazonaws.com/111122223333/quotes-reply-1')).toEqual({
+      account: '111122223333',
+      name: 'quotes-reply-1',
+    });
+    expect(parseQueueUrl('http://127.0.0.1:4566/queue/us-east-1/000000000000/quotes-reply-1')).toEqual({
+      account: '000000000000',
+      name: 'quotes-reply-1',
+    });
     expect(parseQueueUrl('https://example.com/a')).toBeUndefined();
   });
 });

@@ -1,6 +1,11 @@
 import type { SQSRecord } from 'aws-lambda';
 import { MalformedMessageError } from '../../../../lambda/runtime/batch';
-import { type ConvoyMessage, ConvoyConfigurationError, convoyHandler, processConvoyBatch } from '../../../../lambda/runtime/sequential-convoy';
+import {
+  type ConvoyMessage,
+  ConvoyConfigurationError,
+  convoyHandler,
+  processConvoyBatch,
+} from '../../../../lambda/runtime/sequential-convoy';
 import { lambdaContext, sqsEvent, sqsRecord } from '../../../helpers/events';
 
 const silent = { logger: null } as const;
@@ -74,12 +79,16 @@ describe('Function: processConvoyBatch', () => {
   it('processes one record at a time, never two of the batch concurrently', async () => {
     let active = 0;
     let peak = 0;
-    await processConvoyBatch(sqsEvent(interleaved()), async () => {
-      active += 1;
-      peak = Math.max(peak, active);
-      await new Promise((r) => setTimeout(r, 5));
-      active -= 1;
-    }, silent);
+    await processConvoyBatch(
+      sqsEvent(interleaved()),
+      async () => {
+        active += 1;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 5));
+        active -= 1;
+      },
+      silent,
+    );
     expect(peak).toBe(1);
   });
 
@@ -107,7 +116,9 @@ describe('Function: processConvoyBatch', () => {
 
   it('refuses a batch from a standard queue, processing nothing', async () => {
     const handler = jest.fn();
-    await expect(processConvoyBatch(sqsEvent([sqsRecord({ entity: 'A', seq: 1 })]), handler, silent)).rejects.toThrow(ConvoyConfigurationError);
+    await expect(processConvoyBatch(sqsEvent([sqsRecord({ entity: 'A', seq: 1 })]), handler, silent)).rejects.toThrow(
+      ConvoyConfigurationError,
+    );
     await expect(processConvoyBatch(sqsEvent([sqsRecord({ entity: 'A', seq: 1 })]), handler, silent)).rejects.toThrow(
       /comes from arn:aws:sqs:us-east-1:000000000000:tasks, which is not a FIFO queue/,
     );

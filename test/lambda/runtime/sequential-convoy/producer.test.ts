@@ -120,7 +120,9 @@ describe('Class: ConvoyProducer', () => {
       expect(error.sent).toEqual([...Array.from({ length: 12 }, (_, i) => i), 13, 14, 15, 16, 17, 18, 19]);
       expect(error.unsent).toEqual([12, ...Array.from({ length: 10 }, (_, i) => 20 + i)]);
       expect(error.outOfOrderGroups).toEqual(['e0']);
-      expect(error.message).toMatch(/SQS refused 1 message\(s\) \(first: message 12 of group 'e0': InvalidParameterValue refused\); 19 sent, 11 unsent; order broken in group\(s\) e0/);
+      expect(error.message).toMatch(
+        /SQS refused 1 message\(s\) \(first: message 12 of group 'e0': InvalidParameterValue refused\); 19 sent, 11 unsent; order broken in group\(s\) e0/,
+      );
     });
 
     it('does not report broken order when the refused message is the last of its group in the batch', async () => {

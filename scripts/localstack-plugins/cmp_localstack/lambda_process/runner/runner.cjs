@@ -116,14 +116,21 @@ function toRapidResponse(e) {
     }
     return { errorType: typeof e, errorMessage: String(e), trace: [] };
   } catch {
-    return { errorType: 'handled', errorMessage: 'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack', trace: [] };
+    return {
+      errorType: 'handled',
+      errorMessage:
+        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+      trace: [],
+    };
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // 4) handler loading (RIC UserFunction.js): module resolution order, ESM and CommonJS
 function nodePathDirs() {
-  return String(E.NODE_PATH || '').split(path.delimiter).filter(Boolean);
+  return String(E.NODE_PATH || '')
+    .split(path.delimiter)
+    .filter(Boolean);
 }
 
 let esmHooksRegistered = false;
@@ -135,7 +142,9 @@ function registerEsmFallback() {
   esmHooksRegistered = true;
   const { register } = require('node:module');
   if (typeof register !== 'function') return; // Node < 20.6
-  const roots = nodePathDirs().filter((d) => path.basename(d) === 'node_modules').map((d) => pathToFileURL(path.join(path.dirname(d), 'noop.mjs')).href);
+  const roots = nodePathDirs()
+    .filter((d) => path.basename(d) === 'node_modules')
+    .map((d) => pathToFileURL(path.join(path.dirname(d), 'noop.mjs')).href);
   if (roots.length === 0) return;
   const src = `
     const ROOTS = ${JSON.stringify(roots)};
@@ -174,7 +183,10 @@ function hasPackageJsonTypeModule(file) {
 async function loadHandler(taskRoot, fullHandler) {
   if (!fullHandler) throw rtErr('MalformedHandlerName', 'Bad handler');
   if (fullHandler.includes('..')) {
-    throw rtErr('MalformedHandlerName', `'${fullHandler}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`);
+    throw rtErr(
+      'MalformedHandlerName',
+      `'${fullHandler}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
   }
   const handlerString = path.basename(fullHandler);
   const moduleRoot = fullHandler.substring(0, fullHandler.indexOf(handlerString));
@@ -369,11 +381,18 @@ function runInvoke(inv) {
         if (body === undefined) body = 'null'; // e.g. a function value
       } catch (e) {
         isError = true;
-        body = JSON.stringify({ errorType: 'Runtime.SerializationError', errorMessage: `Unable to stringify response body: ${e && e.message}`, trace: [] });
+        body = JSON.stringify({
+          errorType: 'Runtime.SerializationError',
+          errorMessage: `Unable to stringify response body: ${e && e.message}`,
+          trace: [],
+        });
       }
       if (!isError && Buffer.byteLength(body) > MAX_PAYLOAD) {
         isError = true;
-        body = JSON.stringify({ errorType: 'Function.ResponseSizeTooLarge', errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD} bytes).` });
+        body = JSON.stringify({
+          errorType: 'Function.ResponseSizeTooLarge',
+          errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD} bytes).`,
+        });
       }
     }
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -383,7 +402,9 @@ function runInvoke(inv) {
       process.stdout.write(`${new Date().toISOString()} ${id} Task timed out after ${(TIMEOUT_MS / 1000).toFixed(2)} seconds\n`);
     }
     process.stdout.write(`END RequestId: ${id}\n`);
-    process.stdout.write(`REPORT RequestId: ${id}\tDuration: ${ms.toFixed(2)} ms\tBilled Duration: ${Math.max(1, Math.ceil(ms))} ms\tMemory Size: ${mem} MB\tMax Memory Used: ${used} MB\t\n`);
+    process.stdout.write(
+      `REPORT RequestId: ${id}\tDuration: ${ms.toFixed(2)} ms\tBilled Duration: ${Math.max(1, Math.ceil(ms))} ms\tMemory Size: ${mem} MB\tMax Memory Used: ${used} MB\t\n`,
+    );
     const logs = logBuf.join('');
     logBuf = [];
     const enc = encodeURIComponent(id);
@@ -428,7 +449,14 @@ function runInvoke(inv) {
 
   // soft timeout: only fires if the event loop is free; the executor enforces a hard one
   timer = setTimeout(() => {
-    finish(true, { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${id} Error: Task timed out after ${(TIMEOUT_MS / 1000).toFixed(2)} seconds` }, true);
+    finish(
+      true,
+      {
+        errorType: 'Sandbox.Timedout',
+        errorMessage: `RequestId: ${id} Error: Task timed out after ${(TIMEOUT_MS / 1000).toFixed(2)} seconds`,
+      },
+      true,
+    );
   }, TIMEOUT_MS);
   timer.unref();
 
@@ -440,7 +468,15 @@ function runInvoke(inv) {
       if (completed) return;
       if (pending) return succeed(pending.result);
       if (isAsyncHandler) {
-        return finish(true, toRapidResponse(rtErr('NodeJsExit', 'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled.')));
+        return finish(
+          true,
+          toRapidResponse(
+            rtErr(
+              'NodeJsExit',
+              'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled.',
+            ),
+          ),
+        );
       }
       return succeed(null);
     },
