@@ -67,7 +67,24 @@ export default tseslint.config(
           ],
         },
       ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ThrowStatement > NewExpression[callee.name!='MessagingPatternsError']",
+          message: 'lib/ throws MessagingPatternsError only (through PropsValidator or MessagingPatternsError.fail).',
+        },
+      ],
       '@typescript-eslint/consistent-type-imports': 'off',
+    },
+  },
+  {
+    // The names both worlds share: imported by lib/ and lambda/, so it imports nothing itself.
+    files: ['lib/core/wire.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportDeclaration', message: 'lib/core/wire.ts is imported by both lib/ and lambda/: it imports nothing.' },
+      ],
     },
   },
   {
@@ -79,7 +96,10 @@ export default tseslint.config(
         {
           patterns: [
             { regex: synthOnly, message: 'lambda/ is run-time code: CDK packages belong in lib/.' },
-            { regex: '^(\\.\\./)+lib(/|$)', message: 'lambda/ must not import synth-time code.' },
+            {
+              regex: '^(\\.\\./)+lib/(?!core/wire$)',
+              message: 'lambda/ must not import synth-time code (only lib/core/wire, the names both sides share).',
+            },
           ],
         },
       ],

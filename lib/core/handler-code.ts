@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { MessagingPatternsError } from './errors';
 
 const PACKAGE_NAME = 'cdk-messaging-patterns';
 
@@ -17,7 +18,10 @@ function findPackageRoot(): string {
       if (name === PACKAGE_NAME) return (packageRoot = dir);
     }
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`${PACKAGE_NAME}: cannot find the package root above ${__dirname}`);
+    if (parent === dir)
+      throw new MessagingPatternsError(PACKAGE_NAME, [
+        { code: 'package:unknown', message: `cannot find the package root above ${__dirname}` },
+      ]);
     dir = parent;
   }
 }
@@ -29,14 +33,20 @@ function findPackageRoot(): string {
  */
 export function handlerBundlePath(handler: string): string {
   if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(handler)) {
-    throw new Error(`${PACKAGE_NAME}: handler must look like '<pattern>/<handler>' (given '${handler}')`);
+    throw new MessagingPatternsError(PACKAGE_NAME, [
+      { code: 'handler:format', message: `handler must look like '<pattern>/<handler>' (given '${handler}')` },
+    ]);
   }
   const dir = path.join(findPackageRoot(), 'dist', 'lambda', ...handler.split('/'));
   if (!fs.existsSync(path.join(dir, 'index.js'))) {
-    throw new Error(
-      `${PACKAGE_NAME}: the bundle for handler '${handler}' is missing at ${dir}. ` +
-        'If you work on the kit itself, run `npm run build`; a published package always contains it.',
-    );
+    throw new MessagingPatternsError(PACKAGE_NAME, [
+      {
+        code: 'handler:unknown',
+        message:
+          `the bundle for handler '${handler}' is missing at ${dir}. ` +
+          'If you work on the kit itself, run `npm run build`; a published package always contains it.',
+      },
+    ]);
   }
   return dir;
 }
