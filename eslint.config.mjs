@@ -5,6 +5,16 @@ import tseslint from 'typescript-eslint';
 const runtimeOnly = '^(@aws-sdk/|@aws-lambda-powertools/|@smithy/|aws-lambda$)';
 const synthOnly = '^(aws-cdk-lib($|/)|constructs$|cdk-nag$)';
 
+// lib/: one error type, and every default in lib/core/defaults.ts (AWS's limits in lib/core/limits.ts).
+const throwOnlyKitErrors = {
+  selector: "ThrowStatement > NewExpression[callee.name!='MessagingPatternsError']",
+  message: 'lib/ throws MessagingPatternsError only (through PropsValidator or MessagingPatternsError.fail).',
+};
+const durationsInDefaults = {
+  selector: "CallExpression[callee.object.name='Duration'][arguments.0.type='Literal']",
+  message: 'A literal duration is a default or a limit: name it in lib/core/defaults.ts (with its reason) or lib/core/limits.ts.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -67,15 +77,13 @@ export default tseslint.config(
           ],
         },
       ],
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: "ThrowStatement > NewExpression[callee.name!='MessagingPatternsError']",
-          message: 'lib/ throws MessagingPatternsError only (through PropsValidator or MessagingPatternsError.fail).',
-        },
-      ],
+      'no-restricted-syntax': ['error', throwOnlyKitErrors, durationsInDefaults],
       '@typescript-eslint/consistent-type-imports': 'off',
     },
+  },
+  {
+    files: ['lib/core/defaults.ts', 'lib/core/limits.ts'],
+    rules: { 'no-restricted-syntax': ['error', throwOnlyKitErrors] },
   },
   {
     // The names both worlds share: imported by lib/ and lambda/, so it imports nothing itself.

@@ -6,21 +6,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  acknowledgeDeadLetterQueue,
-  acknowledgeWildcardResource,
-  ClaimCheck,
-  DeadLetterQueueRedrive,
-  DelayQueue,
-  FailureReasonStore,
-  IdempotencyTable,
-  KitFunction,
-  type KitFunctionProps,
-  PriorityQueue,
-  RequestReply,
-  SequentialConvoy,
-  WorkQueue,
-} from '../lib';
+import { ClaimCheck, DeadLetterQueueRedrive, DelayQueue, FailureReasonStore, IdempotencyTable, PriorityQueue, RequestReply, SequentialConvoy, WorkQueue } from '../lib';
+// The showcase deploys the kit's example handlers, which are internal to the kit: an app of your
+// own writes its handlers and passes its functions in.
+import { KitFunction, type KitFunctionProps } from '../lib/core/kit-function';
+import { acknowledgeDeadLetterQueue, acknowledgeWildcardResource } from '../lib/core/nag';
 
 const SYNC_ONLY = "Invoked only by an SQS event source mapping (synchronously): failed messages go to the queue's dead-letter queue.";
 
@@ -85,7 +75,7 @@ export class ShowcaseStack extends Stack {
       description: 'Example consumer recording failure reasons',
     });
     reporting(jobWorker);
-    reasons.addRecorder(jobWorker);
+    reasons.connectRecorder(jobWorker);
     const jobs = new WorkQueue(this, 'Jobs', { consumer: jobWorker, maxReceiveCount: 5, alarms });
     reasons.addDeadLetterQueue(jobs.deadLetterQueue!);
     new DeadLetterQueueRedrive(this, 'JobsRedrive', { sourceQueue: jobs.queue });
@@ -107,7 +97,7 @@ export class ShowcaseStack extends Stack {
       functionProps: { description: 'Example delay-queue producer: schedules and cancels reminders' },
       synchronousOnlyReason: 'Invoked directly (RequestResponse) by its callers, which see its errors.',
     });
-    later.configureProducer(scheduler);
+    later.connectProducer(scheduler);
 
     // Sequential convoy: order events projected per order, in order.
     const projections = exampleTable(this, 'OrderProjections', 'entityId');

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Builds dist/: compiled lib/ and lambda/runtime/ (with type declarations), and every handler
-// pre-bundled by esbuild under dist/lambda/<pattern>/<handler>/index.js (minified, @aws-sdk/*
-// external, source maps). Constructs point their lambda.Code at those bundles.
+// Builds dist/: lambda/runtime/ compiled by tsc (with type declarations), every handler pre-bundled
+// by esbuild under dist/lambda/<pattern>/<handler>/index.js (minified, @aws-sdk/* external, source
+// maps; constructs point their lambda.Code at those bundles), then lib/ compiled by jsii into
+// dist/lib/ with the jsii assembly (.jsii) that jsii-docgen (API.md) and jsii-pacmak (Python) read.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -69,6 +70,19 @@ async function main() {
 
   rmSync(dist, { recursive: true, force: true });
   renameSync(staging, dist);
+
+  // jsii writes dist/lib/ (its outDir) and .jsii. The kit is developed against the newest
+  // aws-cdk-lib and smoke-tested at the lowest it declares, so jsii's advice to develop against the
+  // lowest (metadata/missing-dev-dependency) is silenced; any other warning fails the build.
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules', 'jsii', 'bin', 'jsii'), '--fail-on-warnings', '--silence-warnings', 'metadata/missing-dev-dependency'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, JSII_SUPPRESS_UPGRADE_PROMPT: '1', JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
+    },
+  );
 
   for (const { name, bytes } of sizes.sort((a, b) => a.name.localeCompare(b.name))) {
     console.log(`  ${name.padEnd(40)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB`);

@@ -16,7 +16,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { DeadLetterQueueRedrive, FailureReasonStore, KitFunction, WorkQueue } from '../../lib';
+import { DeadLetterQueueRedrive, FailureReasonStore, WorkQueue } from '../../lib';
+import { KitFunction } from '../../lib/core/kit-function';
 import { S3FailureReasonStore } from '../../lambda/runtime/dlq/failure-reasons';
 import { describeQueue, failureReasonLocation, latestRedrive, peekMessages } from '../../lambda/runtime/dlq/operations';
 import { requireHealthyEmulator } from '../harness/canary-gate';
@@ -60,7 +61,7 @@ describe('DeadLetterQueue operations end to end', () => {
       results.grantSendMessages(consumer);
       const tasks = new WorkQueue(s, 'Tasks', { consumer, maxReceiveCount: MAX_RECEIVE_COUNT });
       const reasons = new FailureReasonStore(s, 'Reasons', { bucketProps: { removalPolicy: RemovalPolicy.DESTROY } });
-      reasons.addRecorder(consumer);
+      reasons.connectRecorder(consumer);
       reasons.addDeadLetterQueue(tasks.deadLetterQueue!);
       const redrive = new DeadLetterQueueRedrive(s, 'Redrive', { sourceQueue: tasks.queue });
 

@@ -18,7 +18,8 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration } from 'aws-cdk-lib';
-import { DelayQueue, KitFunction } from '../../lib';
+import { DelayQueue } from '../../lib';
+import { KitFunction } from '../../lib/core/kit-function';
 import { type DelayQueueConfig, DelayQueueProducer, ScheduleConflictError, scheduleNameFor } from '../../lambda/runtime/delay-queue';
 import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
@@ -54,7 +55,7 @@ describe('DelayQueue end to end', () => {
         handler: 'delay-queue/example-producer',
         functionProps: { timeout: Duration.seconds(10) },
       });
-      reminders.configureProducer(producer);
+      reminders.connectProducer(producer);
       new CfnOutput(s, 'ProducerConfig', { value: reminders.producerConfig });
       new CfnOutput(s, 'DelayedProducerConfig', { value: delayed.producerConfig });
       new CfnOutput(s, 'ProducerName', { value: producer.functionName });

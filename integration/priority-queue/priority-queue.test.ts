@@ -16,7 +16,8 @@
 import { type SQSClient } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration, type Stack } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { KitFunction, PriorityMode, PriorityQueue } from '../../lib';
+import { PriorityMode, PriorityQueue } from '../../lib';
+import { KitFunction } from '../../lib/core/kit-function';
 import { type PriorityQueueConfig, PriorityQueueProducer } from '../../lambda/runtime/priority-queue';
 import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';

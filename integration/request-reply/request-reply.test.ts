@@ -6,7 +6,8 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand, ListQueuesCommand, type SQSClient, SendMessageCommand, TagQueueCommand } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration } from 'aws-cdk-lib';
-import { KitFunction, RequestReply } from '../../lib';
+import { RequestReply } from '../../lib';
+import { KitFunction } from '../../lib/core/kit-function';
 import { RequestRejectedError, RequestTimeoutError } from '../../lambda/runtime/request-reply/errors';
 import { HEARTBEAT_TAG } from '../../lambda/runtime/request-reply/protocol';
 import { type DroppedReply, SqsRequester } from '../../lambda/runtime/request-reply/requester';

@@ -6,7 +6,8 @@
 import { type SQSClient } from '@aws-sdk/client-sqs';
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { KitFunction, WorkQueue } from '../../lib';
+import { WorkQueue } from '../../lib';
+import { KitFunction } from '../../lib/core/kit-function';
 import { requireHealthyEmulator } from '../harness/canary-gate';
 import { type DeployedStack, deployStack } from '../harness/deploy';
 import { Ledger } from '../harness/ledger';

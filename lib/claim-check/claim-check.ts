@@ -2,18 +2,23 @@ import { Annotations, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { MessagingPatternProps, validateAlarms } from '../core/alarms';
+import { ABORT_INCOMPLETE_UPLOADS_AFTER, ACCESS_LOG_EXPIRATION, CLAIM_EXPIRATION, STORAGE_METRIC_PERIOD } from '../core/defaults';
+import { combineGrants, connectFunction } from '../core/grants';
+import { ONE_DAY } from '../core/limits';
+import { MessagingPattern } from '../core/pattern';
 import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
+import { ENV, LIMIT, SHARED_DEFAULT } from '../core/wire';
 
-/** 256 KiB: the SNS and EventBridge limit, so claim-checked messages fit every transport. */
-export const CLAIM_CHECK_DEFAULT_THRESHOLD_BYTES = 262_144;
-/** 1 MiB: the SQS limit. */
-export const CLAIM_CHECK_MAX_THRESHOLD_BYTES = 1_048_576;
+/** Lowest `thresholdBytes`: below 1 KiB a claim is about as large as the payload it replaces. */
+const MIN_THRESHOLD_BYTES = 1024;
 
 /** Props of {@link ClaimCheck}. */
-export interface ClaimCheckProps {
+export interface ClaimCheckProps extends MessagingPatternProps {
   /**
    * An existing bucket to store payloads in, used as it is: the kit adds no encryption, policy,
    * lifecycle rule or access logging to it.
@@ -81,11 +86,6 @@ export interface ClaimCheckProps {
   readonly serverAccessLogsBucket?: s3.IBucket;
 }
 
-/** Settings a producer or consumer function reads, by environment variable name. */
-export interface ClaimCheckEnvironment {
-  readonly [name: string]: string;
-}
-
 /**
  * Claim check: large payloads go to S3, messages carry a small claim.
  *
@@ -98,11 +98,10 @@ export interface ClaimCheckEnvironment {
  *
  * @example
  * const claims = new ClaimCheck(this, 'Reports');
- * claims.grantCheckIn(producer);
- * claims.grantCheckOut(consumer);
- * // both functions: environment: { ...claims.environment }
+ * claims.connectProducer(producer); // grants check-in, sets the CLAIM_CHECK_* variables
+ * claims.connectConsumer(consumer); // grants check-out, sets the CLAIM_CHECK_* variables
  */
-export class ClaimCheck extends Construct {
+export class ClaimCheck extends MessagingPattern {
   /** The bucket payloads are stored in. */
   public readonly bucket: s3.IBucket;
   /** The bucket server access logs go to, when the kit created it. */
@@ -117,7 +116,7 @@ export class ClaimCheck extends Construct {
   public readonly expiration?: Duration;
 
   constructor(scope: Construct, id: string, props: ClaimCheckProps = {}) {
-    super(scope, id);
+    super(scope, id, props);
     // Log delivery to the kit's access-log bucket through a bucket policy (what AWS recommends, and
     // what works with object ownership enforced), whatever the app's feature flags say.
     this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
@@ -135,51 +134,73 @@ export class ClaimCheck extends Construct {
         v.notWith(name, value, 'existingBucket', props.existingBucket);
       }
     }
-    v.integerInRange('thresholdBytes', props.thresholdBytes, 1024, CLAIM_CHECK_MAX_THRESHOLD_BYTES, ' (1 KiB to the 1 MiB SQS limit)');
+    v.integerInRange(
+      'thresholdBytes',
+      props.thresholdBytes,
+      MIN_THRESHOLD_BYTES,
+      LIMIT.claimCheckMaxThresholdBytes,
+      ' (1 KiB to the 1 MiB SQS limit)',
+    );
+    validateAlarms(v, props.alarms, []);
     if (props.expiration && !props.expiration.isUnresolved()) {
       const seconds = props.expiration.toSeconds();
       v.check(
-        seconds >= 86_400 && seconds % 86_400 === 0,
+        'expiration:format',
+        seconds >= ONE_DAY.toSeconds() && seconds % ONE_DAY.toSeconds() === 0,
         `expiration must be a whole number of days, at least 1 (S3 lifecycle rules count days) (given ${describeValue(props.expiration)})`,
       );
     }
-    const keyPrefix = props.keyPrefix ?? 'claims/';
+    const keyPrefix = props.keyPrefix ?? SHARED_DEFAULT.claimCheckKeyPrefix;
     if (!isUnresolved(keyPrefix)) {
       v.check(
+        'keyPrefix:format',
         keyPrefix.length > 0 && keyPrefix.length <= 512 && !keyPrefix.startsWith('/'),
         `keyPrefix must be 1 to 512 characters and not start with '/' (given ${describeValue(keyPrefix)})`,
       );
     }
     v.check(
+      'serverAccessLogsBucket:conflict',
       !(props.serverAccessLogs === false && props.serverAccessLogsBucket),
       'serverAccessLogsBucket cannot be used with serverAccessLogs: false',
     );
     v.check(
+      'bucketProps.encryption:insecure',
       b.encryption !== s3.BucketEncryption.UNENCRYPTED,
       `bucketProps.encryption must not be UNENCRYPTED: the kit encrypts payloads at rest (given ${b.encryption})`,
     );
     v.check(
+      'encryptionKey:conflict',
       !(props.encryptionKey && (b.encryptionKey || b.encryption)),
       'encryptionKey cannot be used with bucketProps.encryption or bucketProps.encryptionKey: give the encryption one way',
     );
-    v.check(b.enforceSSL !== false, 'bucketProps.enforceSSL must not be false: the kit denies requests that do not use TLS (given false)');
-    v.check(b.publicReadAccess !== true, 'bucketProps.publicReadAccess must not be true: payloads are private (given true)');
+    v.check(
+      'bucketProps.enforceSSL:insecure',
+      b.enforceSSL !== false,
+      'bucketProps.enforceSSL must not be false: the kit denies requests that do not use TLS (given false)',
+    );
+    v.check(
+      'bucketProps.publicReadAccess:insecure',
+      b.publicReadAccess !== true,
+      'bucketProps.publicReadAccess must not be true: payloads are private (given true)',
+    );
     if (b.blockPublicAccess) {
       const bpa = b.blockPublicAccess;
       v.check(
+        'bucketProps.blockPublicAccess:insecure',
         Boolean(bpa.blockPublicAcls && bpa.blockPublicPolicy && bpa.ignorePublicAcls && bpa.restrictPublicBuckets),
         `bucketProps.blockPublicAccess must block all public access (given ${JSON.stringify(bpa)})`,
       );
     }
     v.check(
+      'serverAccessLogsBucket:conflict',
       !(props.serverAccessLogsBucket && b.serverAccessLogsBucket),
       'serverAccessLogsBucket cannot be used with bucketProps.serverAccessLogsBucket: give the log bucket one way',
     );
     v.throwIfInvalid();
 
-    this.thresholdBytes = props.thresholdBytes ?? CLAIM_CHECK_DEFAULT_THRESHOLD_BYTES;
+    this.thresholdBytes = props.thresholdBytes ?? LIMIT.claimCheckDefaultThresholdBytes;
     this.keyPrefix = keyPrefix;
-    if (!isUnresolved(this.thresholdBytes) && this.thresholdBytes > CLAIM_CHECK_DEFAULT_THRESHOLD_BYTES) {
+    if (!isUnresolved(this.thresholdBytes) && this.thresholdBytes > LIMIT.claimCheckDefaultThresholdBytes) {
       Annotations.of(this).addWarningV2(
         'cdk-messaging-patterns:claimCheckThresholdAboveSns',
         `thresholdBytes ${this.thresholdBytes} is above 262144 (256 KiB): inline messages up to that size only fit SQS. SNS and EventBridge reject entries above 256 KiB, so keep the default if producers publish there.`,
@@ -192,7 +213,7 @@ export class ClaimCheck extends Construct {
       return;
     }
 
-    this.expiration = props.expiration ?? Duration.days(30);
+    this.expiration = props.expiration ?? CLAIM_EXPIRATION;
     const key = props.encryptionKey ?? b.encryptionKey;
     const logsEnabled = props.serverAccessLogs !== false;
     let logsBucket = props.serverAccessLogsBucket ?? b.serverAccessLogsBucket;
@@ -203,7 +224,13 @@ export class ClaimCheck extends Construct {
         enforceSSL: true,
         minimumTLSVersion: 1.2,
         objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+        lifecycleRules: [
+          {
+            id: 'ExpireAccessLogs',
+            expiration: ACCESS_LOG_EXPIRATION,
+            abortIncompleteMultipartUploadAfter: ABORT_INCOMPLETE_UPLOADS_AFTER,
+          },
+        ],
         removalPolicy: b.removalPolicy ?? RemovalPolicy.RETAIN,
       });
       Validations.of(created).acknowledge({
@@ -235,7 +262,7 @@ export class ClaimCheck extends Construct {
           id: 'ExpireClaims',
           prefix: keyPrefix,
           expiration: this.expiration,
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: ABORT_INCOMPLETE_UPLOADS_AFTER,
         },
         ...(b.lifecycleRules ?? []),
       ],
@@ -251,29 +278,28 @@ export class ClaimCheck extends Construct {
   }
 
   /**
-   * The settings the run-time helper `S3ClaimCheck` reads, to spread into a function's environment:
-   * `CLAIM_CHECK_BUCKET_NAME`, `CLAIM_CHECK_THRESHOLD_BYTES`, `CLAIM_CHECK_KEY_PREFIX`.
+   * The settings the run-time helper `S3ClaimCheck` reads, by environment variable name
+   * (`CLAIM_CHECK_BUCKET_NAME`, `CLAIM_CHECK_THRESHOLD_BYTES`, `CLAIM_CHECK_KEY_PREFIX`), for a
+   * function the kit cannot connect (a container, another account's function).
    */
-  public get environment(): ClaimCheckEnvironment {
+  public get environment(): { [name: string]: string } {
     return {
-      CLAIM_CHECK_BUCKET_NAME: this.bucket.bucketName,
-      CLAIM_CHECK_THRESHOLD_BYTES: String(this.thresholdBytes),
-      CLAIM_CHECK_KEY_PREFIX: this.keyPrefix,
+      [ENV.claimCheckBucketName]: this.bucket.bucketName,
+      [ENV.claimCheckThresholdBytes]: String(this.thresholdBytes),
+      [ENV.claimCheckKeyPrefix]: this.keyPrefix,
     };
   }
 
-  /** Grants `grantee` permission to store payloads (`s3:PutObject` under the prefix, and the key). */
+  /** Grants `grantee` permission to store payloads: `s3:PutObject` under the prefix, and `kms:GenerateDataKey` on a customer managed key. */
   public grantCheckIn(grantee: iam.IGrantable): iam.Grant {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [this.objectsArn()] });
-    this.encryptionKey?.grant(grantee, 'kms:GenerateDataKey');
-    return grant;
+    return combineGrants(grantee, [grant, this.encryptionKey?.grant(grantee, 'kms:GenerateDataKey')], 'nothing to grant');
   }
 
-  /** Grants `grantee` permission to read payloads (`s3:GetObject` under the prefix, and the key). */
+  /** Grants `grantee` permission to read payloads: `s3:GetObject` under the prefix, and `kms:Decrypt` on a customer managed key. */
   public grantCheckOut(grantee: iam.IGrantable): iam.Grant {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.objectsArn()] });
-    this.encryptionKey?.grant(grantee, 'kms:Decrypt');
-    return grant;
+    return combineGrants(grantee, [grant, this.encryptionKey?.grant(grantee, 'kms:Decrypt')], 'nothing to grant');
   }
 
   /**
@@ -284,6 +310,16 @@ export class ClaimCheck extends Construct {
     return iam.Grant.addToPrincipal({ grantee, actions: ['s3:DeleteObject'], resourceArns: [this.objectsArn()] });
   }
 
+  /** Makes `fn` a producer: {@link grantCheckIn}, and the settings `S3ClaimCheck.fromEnvironment()` reads in its environment. */
+  public connectProducer(fn: lambda.IFunction): iam.Grant {
+    return connectFunction(this, fn, this.environment, this.grantCheckIn(fn));
+  }
+
+  /** Makes `fn` a consumer: {@link grantCheckOut}, and the settings `S3ClaimCheck.fromEnvironment()` reads in its environment. */
+  public connectConsumer(fn: lambda.IFunction): iam.Grant {
+    return connectFunction(this, fn, this.environment, this.grantCheckOut(fn));
+  }
+
   /** Bytes stored in the bucket (S3 storage metric, reported daily; Average over 1 day). */
   public metricStoredBytes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
@@ -291,7 +327,7 @@ export class ClaimCheck extends Construct {
       metricName: 'BucketSizeBytes',
       dimensionsMap: { BucketName: this.bucket.bucketName, StorageType: 'StandardStorage' },
       statistic: cloudwatch.Stats.AVERAGE,
-      period: Duration.days(1),
+      period: STORAGE_METRIC_PERIOD,
       ...props,
     });
   }
@@ -303,7 +339,7 @@ export class ClaimCheck extends Construct {
       metricName: 'NumberOfObjects',
       dimensionsMap: { BucketName: this.bucket.bucketName, StorageType: 'AllStorageTypes' },
       statistic: cloudwatch.Stats.AVERAGE,
-      period: Duration.days(1),
+      period: STORAGE_METRIC_PERIOD,
       ...props,
     });
   }

@@ -1,1 +1,2 @@
-export * from './claim-check';
+export { ClaimCheck } from './claim-check';
+export type { ClaimCheckProps } from './claim-check';

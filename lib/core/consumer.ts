@@ -2,7 +2,8 @@ import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { LAMBDA_DEFAULT_TIMEOUT, SQS_MAX_BATCHING_WINDOW, SQS_MAX_VISIBILITY_TIMEOUT, VISIBILITY_TIMEOUT_FACTOR } from './defaults';
+import { DEFAULT_BATCH_SIZE, LAMBDA_DEFAULT_TIMEOUT, VISIBILITY_TIMEOUT_FACTOR } from './defaults';
+import { NO_DURATION, SQS_MAX_BATCH_SIZE, SQS_MAX_BATCHING_WINDOW, SQS_MAX_VISIBILITY_TIMEOUT, SQS_SMALL_BATCH_SIZE } from './limits';
 import { PropsValidator, describeValue, isUnresolved } from './validation';
 
 /**
@@ -37,19 +38,21 @@ export function validateBatching(
   rules: BatchingRules,
 ): void {
   if (rules.smallBatches) {
-    v.integerInRange('batchSize', batchSize, 1, 10, rules.context);
+    v.integerInRange('batchSize', batchSize, 1, SQS_SMALL_BATCH_SIZE, rules.context);
     if (rules.noBatchingWindow !== undefined) {
       v.check(
+        'maxBatchingWindow:unsupported',
         maxBatchingWindow === undefined,
         `maxBatchingWindow is not supported${rules.noBatchingWindow} (given ${describeValue(maxBatchingWindow)})`,
       );
     }
     return;
   }
-  v.integerInRange('batchSize', batchSize, 1, 10_000, rules.context);
-  v.durationInRange('maxBatchingWindow', maxBatchingWindow, Duration.seconds(0), SQS_MAX_BATCHING_WINDOW);
-  if (batchSize !== undefined && !isUnresolved(batchSize) && batchSize > 10) {
+  v.integerInRange('batchSize', batchSize, 1, SQS_MAX_BATCH_SIZE, rules.context);
+  v.durationInRange('maxBatchingWindow', maxBatchingWindow, NO_DURATION, SQS_MAX_BATCHING_WINDOW);
+  if (batchSize !== undefined && !isUnresolved(batchSize) && batchSize > SQS_SMALL_BATCH_SIZE) {
     v.check(
+      'maxBatchingWindow:required',
       maxBatchingWindow !== undefined && maxBatchingWindow.toSeconds() >= 1,
       `batchSize above 10 requires a maxBatchingWindow of at least 1 second (given batchSize ${batchSize}, maxBatchingWindow ${describeValue(maxBatchingWindow)})`,
     );
@@ -98,6 +101,7 @@ export function resolveVisibilityTimeout(v: PropsValidator, inputs: VisibilityTi
   const { consumerTimeout, given, maxBatchingWindow } = inputs;
   if (consumerTimeout === undefined) {
     v.check(
+      'consumerTimeout:required',
       given !== undefined,
       `consumerTimeout is required when consumer is an imported function (given consumer ${inputs.consumer.node.path}): the kit sets the visibility timeout to ${factor} x the consumer's timeout`,
     );
@@ -107,12 +111,14 @@ export function resolveVisibilityTimeout(v: PropsValidator, inputs: VisibilityTi
   const requiredSeconds = factor * consumerTimeout.toSeconds() + (maxBatchingWindow?.toSeconds() ?? 0);
   if (given && !given.isUnresolved()) {
     v.check(
+      'queueProps.visibilityTimeout:range',
       given.toSeconds() >= requiredSeconds,
       `queueProps.visibilityTimeout must be at least ${factor} x the consumer timeout + maxBatchingWindow = ${requiredSeconds} seconds${inputs.factorReason ?? ''} (given ${given.toSeconds()} seconds)`,
     );
     return given;
   }
   v.check(
+    'consumerTimeout:range',
     requiredSeconds <= SQS_MAX_VISIBILITY_TIMEOUT.toSeconds(),
     `the consumer timeout is too long for SQS: ${factor} x the consumer timeout + maxBatchingWindow = ${requiredSeconds} seconds exceeds the 43200-second visibility timeout limit (given consumer timeout ${consumerTimeout.toSeconds()} seconds)`,
   );
@@ -146,7 +152,7 @@ export function mapQueueToConsumer(scope: Construct, options: QueueConsumerOptio
   const mapping = new lambda.EventSourceMapping(scope, 'EventSourceMapping', {
     target: consumer,
     eventSourceArn: queue.queueArn,
-    batchSize: options.batchSize ?? 10,
+    batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
     maxBatchingWindow: options.maxBatchingWindow,
     maxConcurrency: options.maxConcurrency,
     reportBatchItemFailures: true,

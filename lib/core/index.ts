@@ -1,9 +1,8 @@
-export * from './alarms';
-export * from './defaults';
-export * from './errors';
-export * from './grants';
-export { handlerBundlePath, handlerCode } from './handler-code';
-export * from './kit-function';
-export * from './nag';
-export * from './queue-builder';
-export { PropsValidator } from './validation';
+// The public part of the core: what every construct's props and results use. The builders,
+// validator, defaults and nag helpers in this folder are internal.
+export type { AlarmConfig, AlarmsProps, MessagingPatternProps } from './alarms';
+export { MessagingPatternsError } from './errors';
+export type { Problem } from './errors';
+export { MessagingPattern } from './pattern';
+export type { ConnectOptions } from './pattern';
+export type { QueueInputProps } from './queue-builder';

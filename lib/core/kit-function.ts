@@ -1,8 +1,9 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { KIT_FUNCTION_MEMORY_MB, KIT_FUNCTION_TIMEOUT, KIT_LOG_RETENTION } from './defaults';
 import { handlerCode } from './handler-code';
 
 /** Runtime of the functions the kit creates. Handlers are compiled for Node.js 20 and later. */
@@ -39,7 +40,7 @@ export interface KitFunctionProps {
 export class KitFunction extends lambda.Function {
   constructor(scope: Construct, id: string, props: KitFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? KIT_LOG_RETENTION,
     });
     // A role of its own with least privilege, instead of the AWSLambdaBasicExecutionRole managed policy.
     const role =
@@ -54,8 +55,8 @@ export class KitFunction extends lambda.Function {
     super(scope, id, {
       runtime: KIT_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.seconds(30),
+      memorySize: KIT_FUNCTION_MEMORY_MB,
+      timeout: KIT_FUNCTION_TIMEOUT,
       tracing: lambda.Tracing.ACTIVE,
       ...props.functionProps,
       role,

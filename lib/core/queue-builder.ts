@@ -3,7 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEAD_LETTER_RETENTION, DEFAULT_MAX_RECEIVE_COUNT, SQS_DEFAULT_RETENTION } from './defaults';
+import { DEAD_LETTER_RETENTION, DEFAULT_MAX_RECEIVE_COUNT } from './defaults';
+import { SQS_DEFAULT_RETENTION, SQS_MAX_RECEIVE_COUNT } from './limits';
 import { acknowledgeDeadLetterQueue } from './nag';
 import { PropsValidator, describeValue, isUnresolved } from './validation';
 
@@ -153,50 +154,63 @@ export function validateQueueInputs(v: PropsValidator, props: BuildQueueOptions)
   }
   if (props.deployDeadLetterQueue === false) {
     v.check(
+      'deployDeadLetterQueue:conflict',
       props.deadLetterQueueProps === undefined && props.maxReceiveCount === undefined,
       'deadLetterQueueProps and maxReceiveCount cannot be used with deployDeadLetterQueue: false',
     );
   }
   v.check(
+    'queueProps.deadLetterQueue:conflict',
     q.deadLetterQueue === undefined || (props.deadLetterQueueProps === undefined && props.maxReceiveCount === undefined),
     'queueProps.deadLetterQueue cannot be used with deadLetterQueueProps or maxReceiveCount: give the dead-letter queue one way',
   );
-  v.integerInRange('maxReceiveCount', props.maxReceiveCount, 1, 1000);
+  v.integerInRange('maxReceiveCount', props.maxReceiveCount, 1, SQS_MAX_RECEIVE_COUNT);
   v.check(
+    'queueProps.encryption:insecure',
     q.encryption !== sqs.QueueEncryption.UNENCRYPTED,
     `queueProps.encryption must not be UNENCRYPTED: the kit encrypts every queue at rest (given ${q.encryption})`,
   );
   v.check(
+    'deadLetterQueueProps.encryption:insecure',
     props.deadLetterQueueProps?.encryption !== sqs.QueueEncryption.UNENCRYPTED,
     `deadLetterQueueProps.encryption must not be UNENCRYPTED: the kit encrypts every queue at rest (given ${props.deadLetterQueueProps?.encryption})`,
   );
   v.check(
+    'encryptionKey:conflict',
     !(props.encryptionKey && (q.encryptionMasterKey || q.encryption)),
     'encryptionKey cannot be used with queueProps.encryption or queueProps.encryptionMasterKey: give the key one way',
   );
   v.check(
+    'queueProps.encryption:unsupported',
     !(props.requireCustomerManagedKey && q.encryption === sqs.QueueEncryption.KMS_MANAGED),
     "queueProps.encryption must not be KMS_MANAGED here: this pattern's producer cannot use the AWS managed aws/sqs key; use KMS or pass encryptionKey (given KMS_MANAGED)",
   );
-  v.check(q.enforceSSL !== false, 'queueProps.enforceSSL must not be false: the kit denies requests that do not use TLS (given false)');
+  v.check(
+    'queueProps.enforceSSL:insecure',
+    q.enforceSSL !== false,
+    'queueProps.enforceSSL must not be false: the kit denies requests that do not use TLS (given false)',
+  );
   if (props.fifo !== undefined && q.fifo !== undefined) {
-    v.check(props.fifo === q.fifo, `fifo and queueProps.fifo disagree (given ${props.fifo} and ${q.fifo})`);
+    v.check('queueProps.fifo:mismatch', props.fifo === q.fifo, `fifo and queueProps.fifo disagree (given ${props.fifo} and ${q.fifo})`);
   }
   const fifo = props.fifo ?? q.fifo ?? false;
   const dlqFifo = props.deadLetterQueueProps?.fifo;
   v.check(
+    'deadLetterQueueProps.fifo:mismatch',
     dlqFifo === undefined || dlqFifo === fifo,
     `deadLetterQueueProps.fifo must match the queue: a ${fifo ? 'FIFO' : 'standard'} queue needs a ${fifo ? 'FIFO' : 'standard'} dead-letter queue (given ${dlqFifo})`,
   );
   const userDlq = q.deadLetterQueue?.queue;
   if (userDlq && !isUnresolved(userDlq.fifo)) {
     v.check(
+      'queueProps.deadLetterQueue:mismatch',
       userDlq.fifo === fifo,
       `queueProps.deadLetterQueue must match the queue: a ${fifo ? 'FIFO' : 'standard'} queue needs a ${fifo ? 'FIFO' : 'standard'} dead-letter queue (given a ${userDlq.fifo ? 'FIFO' : 'standard'} queue)`,
     );
   }
   if (q.queueName && !isUnresolved(q.queueName)) {
     v.check(
+      'queueProps.queueName:format',
       q.queueName.endsWith('.fifo') === fifo,
       `queueProps.queueName must ${fifo ? '' : 'not '}end in '.fifo' for a ${fifo ? 'FIFO' : 'standard'} queue (given ${describeValue(q.queueName)})`,
     );

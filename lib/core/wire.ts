@@ -44,6 +44,28 @@ export const ENV = {
   idleWaitSeconds: 'IDLE_WAIT_SECONDS',
 } as const;
 
+/**
+ * Environment variables of the kit's example handlers (work-queue, claim-check, dead-letter-queue,
+ * priority-queue, sequential-convoy and idempotency consumers), set by the showcase app and the
+ * integration stacks.
+ */
+export const EXAMPLE_ENV = {
+  /** Where an example consumer reports each successful processing. */
+  resultsQueueUrl: 'RESULTS_QUEUE_URL',
+  /** Dead-letter-queue consumer: comma-separated task kinds it supports. */
+  supportedKinds: 'SUPPORTED_KINDS',
+  /** Priority-queue consumer: simulated work per message, in milliseconds. */
+  workMs: 'WORK_MS',
+  /** Idempotency notifier: where notifications go. */
+  outputQueueUrl: 'OUTPUT_QUEUE_URL',
+  /** Idempotency payments consumer: the payments table. */
+  paymentsTableName: 'PAYMENTS_TABLE_NAME',
+  /** Sequential-convoy consumer: the projection table. */
+  tableName: 'TABLE_NAME',
+  /** `on` in tests only: messages may ask an example consumer to fail. */
+  faultInjection: 'FAULT_INJECTION',
+} as const;
+
 /** SQS message attributes, by pattern. */
 export const MESSAGE_ATTRIBUTE = {
   /** PriorityQueue: the level a message was sent at. */
@@ -53,6 +75,14 @@ export const MESSAGE_ATTRIBUTE = {
   replyTo: 'ReplyTo',
   expiresAt: 'ExpiresAt',
   replyStatus: 'ReplyStatus',
+  /** Idempotent consumers: the producer's idempotency key (SQS, SNS). */
+  idempotencyKey: 'idempotencyKey',
+} as const;
+
+/** Attributes of the idempotency table (Powertools idempotency's layout): partition key and TTL. */
+export const IDEMPOTENCY_TABLE_ATTRIBUTE = {
+  partitionKey: 'id',
+  timeToLive: 'expiration',
 } as const;
 
 /** Resource tag keys. */
@@ -73,6 +103,27 @@ export const LIMIT = {
   claimCheckDefaultThresholdBytes: 262_144,
   /** 1 MiB: the SQS message limit, the claim check's highest threshold. */
   claimCheckMaxThresholdBytes: 1_048_576,
+  /** Entries of one SQS batch request (`ReceiveMessage`, `SendMessageBatch`, `DeleteMessageBatch`). */
+  sqsMaxBatchEntries: 10,
+  /** 1 MiB: the total payload of one `SendMessageBatch` request. */
+  sqsMaxBatchBytes: 1_048_576,
+  /** Longest long poll of `ReceiveMessage` (`WaitTimeSeconds`). */
+  sqsMaxWaitTimeSeconds: 20,
+  /** Longest visibility timeout SQS accepts (12 hours). */
+  sqsMaxVisibilityTimeoutSeconds: 43_200,
+  /** Shortest and longest message retention SQS accepts (1 minute, 14 days). */
+  sqsMinRetentionSeconds: 60,
+  sqsMaxRetentionSeconds: 1_209_600,
+  /** Longest Lambda function timeout. */
+  lambdaMaxTimeoutSeconds: 900,
+  /** EventBridge Scheduler target retry policy: most retries, shortest and longest event age. */
+  scheduleMaxRetryAttempts: 185,
+  scheduleMinEventAgeSeconds: 60,
+  scheduleMaxEventAgeSeconds: 86_400,
+  /** Longest delay a DelayQueue accepts: a year. */
+  delayQueueMaxDelaySeconds: 31_536_000,
+  /** Longest reply queue name prefix (queue names allow 80 characters; the rest is the requester's id). */
+  replyQueuePrefixMaxLength: 60,
 } as const;
 
 /** Defaults both sides use. */
@@ -81,4 +132,9 @@ export const SHARED_DEFAULT = {
   claimCheckKeyPrefix: 'claims/',
   /** Key prefix of failure-reason records. */
   failureReasonPrefix: 'reasons/',
+  /** How long a reply queue may sit unused before the reaper deletes it. */
+  replyQueueIdleTimeoutSeconds: 3600,
+  /** Strict-priority dispatcher: how long one run takes batches, and how long it long-polls when idle. */
+  dispatcherRunSeconds: 55,
+  dispatcherIdleWaitSeconds: 2,
 } as const;

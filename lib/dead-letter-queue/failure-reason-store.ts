@@ -4,21 +4,15 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEAD_LETTER_RETENTION } from '../core/defaults';
+import { MessagingPatternProps, validateAlarms } from '../core/alarms';
+import { DEAD_LETTER_RETENTION, FAILURE_REASON_RETENTION } from '../core/defaults';
+import { combineGrants, connectFunction } from '../core/grants';
+import { MessagingPattern } from '../core/pattern';
 import { PropsValidator, describeValue } from '../core/validation';
-
-/**
- * Tag on a dead-letter queue naming where its failure reasons are (`s3://<bucket>/<prefix>`); the
- * `dlq peek` script reads it. Same value as `FAILURE_REASONS_TAG` in `runtime/dlq`.
- */
-export const FAILURE_REASONS_TAG = 'cdk-messaging-patterns:failure-reasons';
-
-/** Environment variables the run-time `S3FailureReasonStore.fromEnvironment()` reads. */
-export const FAILURE_REASON_BUCKET_ENV = 'FAILURE_REASON_BUCKET';
-export const FAILURE_REASON_PREFIX_ENV = 'FAILURE_REASON_PREFIX';
+import { ENV, SHARED_DEFAULT, TAG } from '../core/wire';
 
 /** Props of {@link FailureReasonStore}. */
-export interface FailureReasonStoreProps {
+export interface FailureReasonStoreProps extends MessagingPatternProps {
   /**
    * An existing bucket to record into, used as it is (no lifecycle rule is added).
    *
@@ -61,44 +55,49 @@ export interface FailureReasonStoreProps {
  *
  * @example
  * const reasons = new FailureReasonStore(this, 'FailureReasons');
- * reasons.addRecorder(consumer);                       // consumer: onRecordFailure: S3FailureReasonStore.fromEnvironment().onRecordFailure
+ * reasons.connectRecorder(consumer);                      // consumer: onRecordFailure: S3FailureReasonStore.fromEnvironment().onRecordFailure
  * reasons.addDeadLetterQueue(orders.deadLetterQueue!); // so `dlq peek` finds the reasons
  */
-export class FailureReasonStore extends Construct {
+export class FailureReasonStore extends MessagingPattern {
   /** The bucket holding the records. */
   public readonly bucket: s3.IBucket;
   /** Key prefix of the records. */
   public readonly prefix: string;
 
   constructor(scope: Construct, id: string, props: FailureReasonStoreProps = {}) {
-    super(scope, id);
+    super(scope, id, props);
     const v = new PropsValidator(this);
     v.mutuallyExclusive({ existingBucket: props.existingBucket, bucketProps: props.bucketProps });
     v.notWith('retention', props.retention, 'existingBucket', props.existingBucket);
     if (props.retention && !props.retention.isUnresolved()) {
       const days = props.retention.toDays({ integral: false });
       v.check(
+        'retention:format',
         Number.isInteger(days) && days >= 1,
         `retention must be a whole number of days, at least 1 (given ${describeValue(props.retention)})`,
       );
     }
     v.check(
+      'bucketProps.enforceSSL:insecure',
       props.bucketProps?.enforceSSL !== false,
       'bucketProps.enforceSSL must not be false: the kit denies requests that do not use TLS (given false)',
     );
     v.check(
+      'bucketProps.publicReadAccess:insecure',
       props.bucketProps?.publicReadAccess !== true,
       'bucketProps.publicReadAccess must not be true: failure reasons can hold data from the messages (given true)',
     );
-    const prefix = props.prefix ?? 'reasons/';
+    validateAlarms(v, props.alarms, []);
+    const prefix = props.prefix ?? SHARED_DEFAULT.failureReasonPrefix;
     v.check(
+      'prefix:format',
       /^[A-Za-z0-9_.:=+@/-]{0,200}$/.test(prefix) && !prefix.startsWith('/'),
       `prefix must be up to 200 letters, digits or _.:=+@/- and must not start with '/' (given ${describeValue(prefix)})`,
     );
     v.throwIfInvalid();
 
     this.prefix = prefix;
-    const retention = props.retention ?? Duration.days(DEAD_LETTER_RETENTION.toDays() + 1);
+    const retention = props.retention ?? FAILURE_REASON_RETENTION;
     if (!retention.isUnresolved() && retention.toDays({ integral: false }) < DEAD_LETTER_RETENTION.toDays()) {
       Annotations.of(this).addWarningV2(
         'cdk-messaging-patterns:failureReasonRetention',
@@ -137,10 +136,13 @@ export class FailureReasonStore extends Construct {
    * Lets `fn` record failure reasons: grants `s3:PutObject` on the records and sets the variables
    * `S3FailureReasonStore.fromEnvironment()` reads (FAILURE_REASON_BUCKET, FAILURE_REASON_PREFIX).
    */
-  public addRecorder(fn: lambda.Function): iam.Grant {
-    fn.addEnvironment(FAILURE_REASON_BUCKET_ENV, this.bucket.bucketName);
-    fn.addEnvironment(FAILURE_REASON_PREFIX_ENV, this.prefix);
-    return this.grantRecord(fn);
+  public connectRecorder(fn: lambda.IFunction): iam.Grant {
+    return connectFunction(
+      this,
+      fn,
+      { [ENV.failureReasonBucket]: this.bucket.bucketName, [ENV.failureReasonPrefix]: this.prefix },
+      this.grantRecord(fn),
+    );
   }
 
   /**
@@ -155,7 +157,7 @@ export class FailureReasonStore extends Construct {
       );
       return;
     }
-    Tags.of(deadLetterQueue).add(FAILURE_REASONS_TAG, `s3://${this.bucket.bucketName}/${this.prefix}`);
+    Tags.of(deadLetterQueue).add(TAG.failureReasons, `s3://${this.bucket.bucketName}/${this.prefix}`);
   }
 
   /**
@@ -170,8 +172,7 @@ export class FailureReasonStore extends Construct {
       resourceArns: [this.bucket.arnForObjects(`${this.prefix}*`)],
       resource: this.bucket,
     });
-    this.bucket.encryptionKey?.grantEncrypt(grantee);
-    return grant;
+    return combineGrants(grantee, [grant, this.bucket.encryptionKey?.grantEncrypt(grantee)], 'nothing to grant');
   }
 
   /**

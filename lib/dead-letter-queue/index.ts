@@ -1,2 +1,4 @@
-export * from './failure-reason-store';
-export * from './redrive';
+export { FailureReasonStore } from './failure-reason-store';
+export type { FailureReasonStoreProps } from './failure-reason-store';
+export { DeadLetterQueueRedrive } from './redrive';
+export type { DeadLetterQueueRedriveProps } from './redrive';

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -6,14 +6,16 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { MessagingPatternProps, validateAlarms } from '../core/alarms';
+import { REDRIVE_FUNCTION_TIMEOUT, REDRIVE_SCHEDULE_MAX_EVENT_AGE, REDRIVE_SCHEDULE_RETRY_ATTEMPTS } from '../core/defaults';
 import { KitFunction } from '../core/kit-function';
+import { MAX_REDRIVE_RATE } from '../core/limits';
+import { MessagingPattern } from '../core/pattern';
 import { PropsValidator, isUnresolved } from '../core/validation';
-
-/** The most SQS accepts for a message move task's `MaxNumberOfMessagesPerSecond`. */
-export const MAX_REDRIVE_RATE = 500;
+import { ENV } from '../core/wire';
 
 /** Props of {@link DeadLetterQueueRedrive}. */
-export interface DeadLetterQueueRedriveProps {
+export interface DeadLetterQueueRedriveProps extends MessagingPatternProps {
   /**
    * The dead-letter queue to redrive.
    *
@@ -70,7 +72,7 @@ export interface DeadLetterQueueRedriveProps {
  * const orders = new WorkQueue(this, 'Orders', { consumer });
  * new DeadLetterQueueRedrive(this, 'OrdersRedrive', { sourceQueue: orders.queue });
  */
-export class DeadLetterQueueRedrive extends Construct {
+export class DeadLetterQueueRedrive extends MessagingPattern {
   /** The redrive function. */
   public readonly function: lambda.Function;
   /** The dead-letter queue it redrives. */
@@ -79,12 +81,13 @@ export class DeadLetterQueueRedrive extends Construct {
   public readonly rule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: DeadLetterQueueRedriveProps) {
-    super(scope, id);
+    super(scope, id, props);
     const v = new PropsValidator(this);
     const sourceDlq = props.sourceQueue instanceof sqs.Queue ? props.sourceQueue.deadLetterQueue?.queue : undefined;
     const deadLetterQueue = props.deadLetterQueue ?? sourceDlq;
 
     v.check(
+      'deadLetterQueue:required',
       deadLetterQueue !== undefined,
       props.sourceQueue
         ? `deadLetterQueue is required: sourceQueue ${props.sourceQueue.node.path} has no dead-letter queue the kit can see (given no deadLetterQueue)`
@@ -92,17 +95,20 @@ export class DeadLetterQueueRedrive extends Construct {
     );
     v.mutuallyExclusive({ sourceQueue: props.sourceQueue, destinationQueue: props.destinationQueue });
     v.check(
+      'sourceQueue|destinationQueue:required',
       props.sourceQueue !== undefined || props.destinationQueue !== undefined,
       'provide sourceQueue (messages go back to it) or destinationQueue (messages move there): the function needs permission to send to it (given neither)',
     );
     if (props.deadLetterQueue && sourceDlq && sourceDlq !== props.deadLetterQueue) {
       v.check(
+        'deadLetterQueue:mismatch',
         false,
         `deadLetterQueue must be the dead-letter queue of sourceQueue (given ${props.deadLetterQueue.node.path}, but ${props.sourceQueue!.node.path} dead-letters to ${sourceDlq.node.path})`,
       );
     }
     if (deadLetterQueue && props.destinationQueue) {
       v.check(
+        'destinationQueue:conflict',
         deadLetterQueue !== props.destinationQueue,
         `destinationQueue must not be the dead-letter queue itself (given ${deadLetterQueue.node.path})`,
       );
@@ -110,12 +116,14 @@ export class DeadLetterQueueRedrive extends Construct {
       const b = props.destinationQueue.fifo;
       if (!isUnresolved(a) && !isUnresolved(b) && a !== b) {
         v.check(
+          'destinationQueue:mismatch',
           false,
           `destinationQueue must be of the dead-letter queue's type: SQS moves FIFO to FIFO and standard to standard only (given a ${b ? 'FIFO' : 'standard'} queue for a ${a ? 'FIFO' : 'standard'} dead-letter queue)`,
         );
       }
     }
     v.integerInRange('maxMessagesPerSecond', props.maxMessagesPerSecond, 1, MAX_REDRIVE_RATE);
+    validateAlarms(v, props.alarms, []);
     v.throwIfInvalid();
 
     if (props.sourceQueue instanceof sqs.Queue && !sourceDlq) {
@@ -126,15 +134,15 @@ export class DeadLetterQueueRedrive extends Construct {
     }
 
     this.deadLetterQueue = deadLetterQueue!;
-    const environment: Record<string, string> = { DEAD_LETTER_QUEUE_ARN: this.deadLetterQueue.queueArn };
-    if (props.destinationQueue) environment.DESTINATION_QUEUE_ARN = props.destinationQueue.queueArn;
-    if (props.maxMessagesPerSecond !== undefined) environment.MAX_MESSAGES_PER_SECOND = String(props.maxMessagesPerSecond);
+    const environment: Record<string, string> = { [ENV.deadLetterQueueArn]: this.deadLetterQueue.queueArn };
+    if (props.destinationQueue) environment[ENV.destinationQueueArn] = props.destinationQueue.queueArn;
+    if (props.maxMessagesPerSecond !== undefined) environment[ENV.maxMessagesPerSecond] = String(props.maxMessagesPerSecond);
 
     this.function = new KitFunction(this, 'Function', {
       handler: 'dead-letter-queue/redrive',
       functionProps: {
         description: `Redrives the dead-letter queue of ${this.node.path}`,
-        timeout: Duration.seconds(30),
+        timeout: REDRIVE_FUNCTION_TIMEOUT,
         environment,
       },
       synchronousOnlyReason:
@@ -163,8 +171,8 @@ export class DeadLetterQueueRedrive extends Construct {
       this.rule.addTarget(
         new targets.LambdaFunction(this.function, {
           event: events.RuleTargetInput.fromObject({ action: 'start', trigger: 'schedule' }),
-          retryAttempts: 2,
-          maxEventAge: Duration.hours(1),
+          retryAttempts: REDRIVE_SCHEDULE_RETRY_ATTEMPTS,
+          maxEventAge: REDRIVE_SCHEDULE_MAX_EVENT_AGE,
         }),
       );
       Validations.of(this.rule).acknowledge({

@@ -6,24 +6,41 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { QueueAlarmProps, QueueAlarms, addAlarmActions, validateAlarmProps } from '../core/alarms';
-import { DEAD_LETTER_RETENTION, SQS_DEFAULT_RETENTION } from '../core/defaults';
-import { grantSendOnly } from '../core/grants';
+import {
+  DEAD_LETTER_QUEUE_ALARM,
+  MessagingPatternProps,
+  OLDEST_MESSAGE_ALARM,
+  createAlarm,
+  deadLetterQueueAlarm,
+  oldestMessageAlarm,
+  validateAlarms,
+  validateOldestMessageAlarm,
+} from '../core/alarms';
+import { DEAD_LETTER_ALARM_THRESHOLD, DEAD_LETTER_RETENTION, SCHEDULE_MAX_EVENT_AGE, SCHEDULE_RETRY_ATTEMPTS } from '../core/defaults';
+import { combineGrants, connectFunction, grantSendOnly } from '../core/grants';
+import {
+  NO_DURATION,
+  SCHEDULE_MAX_EVENT_AGE as SCHEDULE_EVENT_AGE_LIMIT,
+  SCHEDULE_MAX_RETRY_ATTEMPTS,
+  SCHEDULE_MIN_EVENT_AGE,
+  SQS_DEFAULT_RETENTION,
+  SQS_MAX_DELAY,
+} from '../core/limits';
+import { metricOptions, queueMetric } from '../core/metrics';
 import { acknowledgeDeadLetterQueue, acknowledgeWildcardResource } from '../core/nag';
+import { ConnectOptions, MessagingPattern } from '../core/pattern';
 import { QueueInputProps, buildQueue, validateQueueInputs } from '../core/queue-builder';
-import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
+import { PropsValidator, isUnresolved } from '../core/validation';
+import { ENV } from '../core/wire';
 
-/** Longest delay SQS applies itself (`DelaySeconds`); longer delays go through EventBridge Scheduler. */
-export const SQS_MAX_DELAY = Duration.minutes(15);
-/** Default name of the producer's environment variable. */
-export const DELAY_QUEUE_CONFIG_ENV = 'DELAY_QUEUE_CONFIG';
-/** EventBridge Scheduler's defaults (and maxima) for a target's retry policy. */
-const SCHEDULE_MAX_RETRY_ATTEMPTS = 185;
-const SCHEDULE_MAX_EVENT_AGE = Duration.hours(24);
 const SCHEDULE_GROUP_NAME = /^[0-9a-zA-Z-_.]{1,64}$/;
+/** Alarm ids of a delay queue, for `alarms.overrides`. */
+const SCHEDULE_DEAD_LETTER_ALARM = 'ScheduleDeadLetterQueueNotEmpty';
+const SCHEDULE_LOST_ALARM = 'ScheduleMessagesLost';
+const DELAY_QUEUE_ALARMS = [DEAD_LETTER_QUEUE_ALARM, OLDEST_MESSAGE_ALARM, SCHEDULE_DEAD_LETTER_ALARM, SCHEDULE_LOST_ALARM];
 
 /** Props of {@link DelayQueue}. */
-export interface DelayQueueProps extends QueueInputProps {
+export interface DelayQueueProps extends QueueInputProps, MessagingPatternProps {
   /**
    * How many times EventBridge Scheduler retries sending a due message to the queue (0–185) before
    * it moves the message to the schedule dead-letter queue.
@@ -53,14 +70,6 @@ export interface DelayQueueProps extends QueueInputProps {
    * @default RemovalPolicy.DESTROY - like the queue, which CDK also destroys
    */
   readonly scheduleGroupRemovalPolicy?: RemovalPolicy;
-
-  /**
-   * Alarms on the queue, its dead-letter queue and the schedule dead-letter queue, plus an alarm
-   * when a failed schedule could not even reach its dead-letter queue (a lost message).
-   *
-   * @default - dead-letter-queue alarms, an oldest-message alarm (1 hour) and the lost-message alarm, no actions
-   */
-  readonly alarms?: QueueAlarmProps;
 }
 
 /**
@@ -80,9 +89,9 @@ export interface DelayQueueProps extends QueueInputProps {
  *
  * @example
  * const reminders = new DelayQueue(this, 'Reminders');
- * reminders.configureProducer(apiFn); // grants, sets DELAY_QUEUE_CONFIG
+ * reminders.connectProducer(apiFn); // grants, sets DELAY_QUEUE_CONFIG
  */
-export class DelayQueue extends Construct {
+export class DelayQueue extends MessagingPattern {
   /** The queue messages are delivered to. */
   public readonly queue: sqs.IQueue;
   /** Its dead-letter queue, when the kit knows of one. */
@@ -97,10 +106,6 @@ export class DelayQueue extends Construct {
   public readonly schedulerRole: iam.Role;
   /** Where a long-delay message goes when its schedule cannot send it to the queue. */
   public readonly scheduleDeadLetterQueue: sqs.IQueue;
-  /** The queue's alarms. */
-  public readonly alarms: QueueAlarms;
-  /** Alarms on the long-delay path: schedule dead letters, and messages lost on the way there. */
-  public readonly scheduleAlarms: cloudwatch.Alarm[];
   /** The queue's own delivery delay, which the producer subtracts from long delays. */
   public readonly queueDelay: Duration;
   /**
@@ -110,26 +115,23 @@ export class DelayQueue extends Construct {
   public readonly producerConfig: string;
 
   constructor(scope: Construct, id: string, props: DelayQueueProps = {}) {
-    super(scope, id);
+    super(scope, id, props);
 
     const v = new PropsValidator(this);
     validateQueueInputs(v, props);
     const fifo =
       props.queueProps?.fifo ?? (props.existingQueue && !isUnresolved(props.existingQueue.fifo) ? props.existingQueue.fifo : false);
     v.check(
+      'queueProps.fifo:unsupported',
       fifo !== true,
       `a delay queue must be a standard queue: FIFO queues support no per-message delay, and schedules would need a message group (given a FIFO ${props.existingQueue ? 'existingQueue' : 'queueProps'})`,
     );
-    v.durationInRange('queueProps.deliveryDelay', props.queueProps?.deliveryDelay, Duration.seconds(0), SQS_MAX_DELAY);
+    v.durationInRange('queueProps.deliveryDelay', props.queueProps?.deliveryDelay, NO_DURATION, SQS_MAX_DELAY);
     v.integerInRange('scheduleRetryAttempts', props.scheduleRetryAttempts, 0, SCHEDULE_MAX_RETRY_ATTEMPTS);
-    v.durationInRange('scheduleMaxEventAge', props.scheduleMaxEventAge, Duration.minutes(1), SCHEDULE_MAX_EVENT_AGE);
-    if (props.scheduleGroupName !== undefined && !isUnresolved(props.scheduleGroupName)) {
-      v.check(
-        SCHEDULE_GROUP_NAME.test(props.scheduleGroupName),
-        `scheduleGroupName must be 1 to 64 letters, digits, hyphens, underscores and dots (given ${describeValue(props.scheduleGroupName)})`,
-      );
-    }
-    validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? SQS_DEFAULT_RETENTION);
+    v.durationInRange('scheduleMaxEventAge', props.scheduleMaxEventAge, SCHEDULE_MIN_EVENT_AGE, SCHEDULE_EVENT_AGE_LIMIT);
+    v.matches('scheduleGroupName', props.scheduleGroupName, SCHEDULE_GROUP_NAME, '1 to 64 letters, digits, hyphens, underscores and dots');
+    validateAlarms(v, props.alarms, DELAY_QUEUE_ALARMS);
+    validateOldestMessageAlarm(v, props.alarms, props.queueProps?.retentionPeriod ?? SQS_DEFAULT_RETENTION);
     v.throwIfInvalid();
 
     // The queue.
@@ -138,7 +140,7 @@ export class DelayQueue extends Construct {
     this.deadLetterQueue = built.deadLetterQueue;
     this.encryptionKey = built.encryptionKey;
     this.maxReceiveCount = built.maxReceiveCount;
-    this.queueDelay = props.queueProps?.deliveryDelay ?? readDeliveryDelay(props.existingQueue) ?? Duration.seconds(0);
+    this.queueDelay = props.queueProps?.deliveryDelay ?? readDeliveryDelay(props.existingQueue) ?? NO_DURATION;
 
     // The long-delay path: a schedule group, a dead-letter queue for schedules, a role for Scheduler.
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
@@ -169,29 +171,17 @@ export class DelayQueue extends Construct {
     grantSendOnly(this.scheduleDeadLetterQueue, this.schedulerRole, []);
 
     // Alarms.
-    this.alarms = new QueueAlarms(this, 'Alarms', {
-      ...props.alarms,
-      queue: this.queue,
-      deadLetterQueue: this.deadLetterQueue,
-      description: `Delay queue ${this.node.path}`,
+    const what = `Delay queue ${this.node.path}`;
+    deadLetterQueueAlarm(this, props.alarms, this.deadLetterQueue, what);
+    oldestMessageAlarm(this, props.alarms, this.queue, what);
+    deadLetterQueueAlarm(this, props.alarms, this.scheduleDeadLetterQueue, `${what}, long-delay schedules`, SCHEDULE_DEAD_LETTER_ALARM);
+    createAlarm(this, props.alarms, {
+      id: SCHEDULE_LOST_ALARM,
+      metric: this.scheduleGroup.metricFailedToBeSentToDLQ(undefined, metricOptions(cloudwatch.Stats.SUM)),
+      threshold: DEAD_LETTER_ALARM_THRESHOLD,
+      description: () =>
+        `${what}: EventBridge Scheduler could deliver a due message neither to the queue nor to the schedule dead-letter queue. The message is lost; check the scheduler role's permissions and the queues' keys.`,
     });
-    const scheduleDeadLetters = new QueueAlarms(this, 'ScheduleAlarms', {
-      ...props.alarms,
-      oldestMessageAlarm: false,
-      queue: this.queue,
-      deadLetterQueue: this.scheduleDeadLetterQueue,
-      description: `Delay queue ${this.node.path}, long-delay schedules`,
-    });
-    const lost = new cloudwatch.Alarm(this, 'ScheduleMessagesLost', {
-      alarmDescription: `Delay queue ${this.node.path}: EventBridge Scheduler could deliver a due message neither to the queue nor to the schedule dead-letter queue. The message is lost; check the scheduler role's permissions and the queues' keys.`,
-      metric: this.scheduleGroup.metricFailedToBeSentToDLQ(undefined, { period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    addAlarmActions(lost, props.alarms ?? {});
-    this.scheduleAlarms = [...scheduleDeadLetters.alarms, lost];
 
     this.producerConfig = stack.toJsonString({
       queueUrl: this.queue.queueUrl,
@@ -199,7 +189,7 @@ export class DelayQueue extends Construct {
       scheduleGroupName: this.scheduleGroup.scheduleGroupName,
       schedulerRoleArn: this.schedulerRole.roleArn,
       deadLetterQueueArn: this.scheduleDeadLetterQueue.queueArn,
-      retryAttempts: props.scheduleRetryAttempts ?? SCHEDULE_MAX_RETRY_ATTEMPTS,
+      retryAttempts: props.scheduleRetryAttempts ?? SCHEDULE_RETRY_ATTEMPTS,
       maxEventAgeSeconds: (props.scheduleMaxEventAge ?? SCHEDULE_MAX_EVENT_AGE).toSeconds(),
       queueDelaySeconds: this.queueDelay.toSeconds(),
     });
@@ -267,43 +257,36 @@ export class DelayQueue extends Construct {
     ];
   }
 
-  /** Grants `grantee` permission to read and delete messages from both dead-letter queues (operators). */
-  public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant[] {
-    return [this.deadLetterQueue, this.scheduleDeadLetterQueue].flatMap((q) => (q ? [q.grantConsumeMessages(grantee)] : []));
+  /** Grants `grantee` permission to read and delete messages from both dead-letter queues (operators), and to decrypt them. */
+  public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant {
+    return combineGrants(
+      grantee,
+      [this.deadLetterQueue, this.scheduleDeadLetterQueue].map((q) => q?.grantConsumeMessages(grantee)),
+      'the delay queue has no dead-letter queue the kit knows of',
+    );
   }
 
   /**
-   * Makes `fn` a producer: {@link grantSend}, and sets the environment variable that
-   * `DelayQueueProducer.fromEnvironment()` reads.
-   *
-   * @param environmentVariable @default 'DELAY_QUEUE_CONFIG'
+   * Makes `fn` a producer: {@link grantSend}, and the configuration `DelayQueueProducer.fromEnvironment()`
+   * reads in its `DELAY_QUEUE_CONFIG` environment variable (or `options.environmentVariable`).
    */
-  public configureProducer(fn: lambda.Function, environmentVariable: string = DELAY_QUEUE_CONFIG_ENV): iam.Grant {
-    fn.addEnvironment(environmentVariable, this.producerConfig);
-    return this.grantSend(fn);
+  public connectProducer(fn: lambda.IFunction, options: ConnectOptions = {}): iam.Grant {
+    return connectFunction(this, fn, { [options.environmentVariable ?? ENV.delayQueueConfig]: this.producerConfig }, this.grantSend(fn));
   }
 
   /** Messages waiting out an SQS delay (Maximum over 1 minute). Long delays are not counted: they wait in schedules. */
   public metricDelayedMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metric('ApproximateNumberOfMessagesDelayed', {
-      statistic: cloudwatch.Stats.MAXIMUM,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return queueMetric(this.queue, 'ApproximateNumberOfMessagesDelayed', props);
   }
 
   /** Messages available for retrieval (Maximum over 1 minute). */
   public metricVisibleMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateNumberOfMessagesVisible({
-      statistic: cloudwatch.Stats.MAXIMUM,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return queueMetric(this.queue, 'ApproximateNumberOfMessagesVisible', props);
   }
 
   /** Age of the oldest message in the queue, in seconds (Maximum over 1 minute). */
   public metricOldestMessageAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateAgeOfOldestMessage({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+    return queueMetric(this.queue, 'ApproximateAgeOfOldestMessage', props);
   }
 
   /** Due messages EventBridge Scheduler tried to send to the queue (Sum over 5 minutes). */

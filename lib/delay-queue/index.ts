@@ -1,1 +1,2 @@
-export * from './delay-queue';
+export { DelayQueue } from './delay-queue';
+export type { DelayQueueProps } from './delay-queue';

@@ -1,20 +1,19 @@
-import { Annotations, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { PropsValidator, describeValue } from '../core/validation';
-
-/**
- * Environment variable through which handlers find the idempotency table; the run-time library
- * (`cdk-messaging-patterns/runtime/idempotency`) reads it when no `tableName` is given.
- */
-export const IDEMPOTENCY_TABLE_NAME_ENV = 'IDEMPOTENCY_TABLE_NAME';
+import { MessagingPatternProps, validateAlarms } from '../core/alarms';
+import { combineGrants, connectFunction } from '../core/grants';
+import { metricOptions } from '../core/metrics';
+import { MessagingPattern } from '../core/pattern';
+import { PropsValidator } from '../core/validation';
+import { ENV } from '../core/wire';
 
 /** Props of {@link IdempotencyTable}. */
-export interface IdempotencyTableProps {
+export interface IdempotencyTableProps extends MessagingPatternProps {
   /**
    * The table's name.
    *
@@ -64,14 +63,14 @@ export interface IdempotencyTableProps {
  * (transactional and lock) and by Powertools idempotency: partition key `id` (string), TTL on
  * `expiration`, on-demand billing, encryption at rest, point-in-time recovery.
  *
- * Connect each consumer with {@link connect} (grants and the `IDEMPOTENCY_TABLE_NAME` variable),
+ * Connect each consumer with {@link connectConsumer} (grants and the `IDEMPOTENCY_TABLE_NAME` variable),
  * or pass the table to a pattern (`new WorkQueue(this, 'Q', { consumer, idempotencyTable })`).
  *
  * @example
  * const idempotency = new IdempotencyTable(this, 'Idempotency');
- * idempotency.connect(consumerFn);
+ * idempotency.connectConsumer(consumerFn);
  */
-export class IdempotencyTable extends Construct {
+export class IdempotencyTable extends MessagingPattern {
   /** Name of the partition key attribute. */
   public static readonly PARTITION_KEY = 'id';
   /** Name of the TTL attribute (epoch seconds). */
@@ -87,21 +86,18 @@ export class IdempotencyTable extends Construct {
   public readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: IdempotencyTableProps = {}) {
-    super(scope, id);
+    super(scope, id, props);
 
     const v = new PropsValidator(this);
     const encryption =
       props.encryption ?? (props.encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.DEFAULT);
     v.check(
+      'encryptionKey:conflict',
       props.encryptionKey === undefined || encryption === dynamodb.TableEncryption.CUSTOMER_MANAGED,
       `encryptionKey requires encryption CUSTOMER_MANAGED (given encryption ${props.encryption} and an encryptionKey)`,
     );
-    if (props.tableName !== undefined && !Token.isUnresolved(props.tableName)) {
-      v.check(
-        /^[a-zA-Z0-9_.-]{3,255}$/.test(props.tableName),
-        `tableName must be 3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.' (given ${describeValue(props.tableName)})`,
-      );
-    }
+    v.matches('tableName', props.tableName, /^[a-zA-Z0-9_.-]{3,255}$/, "3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'");
+    validateAlarms(v, props.alarms, []);
     v.throwIfInvalid();
 
     this.table = new dynamodb.Table(this, 'Resource', {
@@ -134,30 +130,20 @@ export class IdempotencyTable extends Construct {
       'dynamodb:DeleteItem',
       'dynamodb:ConditionCheckItem',
     );
-    this.encryptionKey?.grantEncryptDecrypt(grantee);
-    return grant;
+    return combineGrants(grantee, [grant, this.encryptionKey?.grantEncryptDecrypt(grantee)], 'nothing to grant');
   }
 
   /**
-   * Connects a consumer: {@link grantReadWrite}, and the table's name in its
-   * `IDEMPOTENCY_TABLE_NAME` environment variable (when the function is not imported; an imported
-   * function gets the grant only and a warning).
+   * Makes `consumer` a user of the table: {@link grantReadWrite}, and the table's name in its
+   * `IDEMPOTENCY_TABLE_NAME` environment variable, which the run-time library reads.
    */
-  public connect(consumer: lambda.IFunction): void {
-    this.grantReadWrite(consumer);
-    if (consumer instanceof lambda.Function) {
-      consumer.addEnvironment(IDEMPOTENCY_TABLE_NAME_ENV, this.tableName);
-    } else {
-      Annotations.of(this).addWarningV2(
-        'cdk-messaging-patterns:idempotencyTableImportedConsumer',
-        `consumer ${consumer.node.path} is imported, so the kit could not set its ${IDEMPOTENCY_TABLE_NAME_ENV} environment variable: pass the table name to the run-time library yourself (tableName option).`,
-      );
-    }
+  public connectConsumer(consumer: lambda.IFunction): iam.Grant {
+    return connectFunction(this, consumer, { [ENV.idempotencyTableName]: this.tableName }, this.grantReadWrite(consumer));
   }
 
   /** Write capacity the table consumes (Sum over 1 minute): one transaction item costs two units. */
   public metricConsumedWriteCapacityUnits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.table.metricConsumedWriteCapacityUnits({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(1), ...props });
+    return this.table.metricConsumedWriteCapacityUnits(metricOptions(cloudwatch.Stats.SUM, props));
   }
 
   /** Requests throttled on the operations the run-time library uses (Sum over 1 minute). */
@@ -170,9 +156,7 @@ export class IdempotencyTable extends Construct {
         dynamodb.Operation.DELETE_ITEM,
         dynamodb.Operation.TRANSACT_WRITE_ITEMS,
       ],
-      statistic: cloudwatch.Stats.SUM,
-      period: Duration.minutes(1),
-      ...props,
+      ...metricOptions(cloudwatch.Stats.SUM, props),
     });
   }
 }

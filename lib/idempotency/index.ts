@@ -1,1 +1,2 @@
-export * from './idempotency-table';
+export { IdempotencyTable } from './idempotency-table';
+export type { IdempotencyTableProps } from './idempotency-table';

@@ -1,1 +1,2 @@
-export * from './priority-queue';
+export { PriorityMode, PriorityQueue } from './priority-queue';
+export type { PriorityLevel, PriorityQueueProps } from './priority-queue';

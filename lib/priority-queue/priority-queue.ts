@@ -6,14 +6,35 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { QueueAlarmProps, QueueAlarms, validateAlarmProps } from '../core/alarms';
+import {
+  DEAD_LETTER_QUEUE_ALARM,
+  MessagingPatternProps,
+  OLDEST_MESSAGE_ALARM,
+  deadLetterQueueAlarm,
+  oldestMessageAlarm,
+  validateAlarms,
+  validateOldestMessageAlarm,
+} from '../core/alarms';
 import { consumerTimeoutOf, mapQueueToConsumer, resolveVisibilityTimeout, validateBatching } from '../core/consumer';
-import { SQS_DEFAULT_RETENTION, VISIBILITY_TIMEOUT_FACTOR } from '../core/defaults';
-import { grantSendOnly } from '../core/grants';
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_LOWEST_LEVEL_SHARE,
+  DEFAULT_PRIORITY_LEVELS,
+  DEFAULT_PRIORITY_MAX_CONCURRENCY,
+  DEFAULT_VISIBILITY_TIMEOUT,
+  DISPATCHER_OVERHEAD_SECONDS,
+  VISIBILITY_TIMEOUT_FACTOR,
+} from '../core/defaults';
+import { MessagingPatternsError } from '../core/errors';
+import { combineGrants, connectFunction, grantSendOnly } from '../core/grants';
+import { ESM_MIN_CONCURRENCY, LAMBDA_MAX_TIMEOUT_SECONDS, SQS_DEFAULT_RETENTION } from '../core/limits';
+import { optionalQueueMetric, queueMetric } from '../core/metrics';
+import { ConnectOptions, MessagingPattern } from '../core/pattern';
 import { QueueInputProps, buildQueue, createQueueKey, validateQueueInputs } from '../core/queue-builder';
 import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
+import { ENV } from '../core/wire';
 import { allocateConcurrency } from './private/concurrency';
-import { DISPATCHER_OVERHEAD_SECONDS, buildDispatcher } from './private/dispatcher';
+import { buildDispatcher } from './private/dispatcher';
 
 /** How the consumer drains the levels. */
 export enum PriorityMode {
@@ -30,20 +51,14 @@ export enum PriorityMode {
   STRICT = 'STRICT',
 }
 
-/** Levels used when `levels` is not given: highest priority first. */
-export const DEFAULT_PRIORITY_LEVELS: readonly string[] = ['high', 'normal', 'low'];
-/** Total concurrency shared by the levels in weighted mode, when `maxConcurrency` is not given. */
-export const DEFAULT_PRIORITY_MAX_CONCURRENCY = 20;
-/** Share of concurrency (weighted) or of batches (strict) the lowest level keeps at least. */
-export const DEFAULT_LOWEST_LEVEL_SHARE = 0.1;
-/** The event source mapping's lower bound on `maxConcurrency`. */
-const ESM_MIN_CONCURRENCY = 2;
-/** Default name of the producer's environment variable. */
-export const PRIORITY_QUEUE_CONFIG_ENV = 'PRIORITY_QUEUE_CONFIG';
 const LEVEL_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+/** The most weighted-mode concurrency the levels can share. */
+const MAX_TOTAL_CONCURRENCY = 10_000;
+/** Alarm ids of each level, for `alarms.overrides` (an override applies to every level). */
+const PRIORITY_QUEUE_ALARMS = [DEAD_LETTER_QUEUE_ALARM, OLDEST_MESSAGE_ALARM];
 
 /** Props of {@link PriorityQueue}. */
-export interface PriorityQueueProps extends QueueInputProps {
+export interface PriorityQueueProps extends QueueInputProps, MessagingPatternProps {
   /**
    * The function that processes messages of every level. It receives ordinary SQS batches (in
    * both modes) and should return partial batch responses, e.g. with `processSqsBatch` from
@@ -128,13 +143,6 @@ export interface PriorityQueueProps extends QueueInputProps {
    * @default true
    */
   readonly enabled?: boolean;
-
-  /**
-   * Alarms on each level's queue and dead-letter queue.
-   *
-   * @default - per level: a dead-letter-queue alarm and an oldest-message alarm (1 hour), no actions
-   */
-  readonly alarms?: QueueAlarmProps;
 }
 
 /** One priority level of a {@link PriorityQueue}. */
@@ -145,14 +153,26 @@ export interface PriorityLevel {
   readonly rank: number;
   /** The level's queue. */
   readonly queue: sqs.IQueue;
-  /** Its dead-letter queue, if any. */
+  /**
+   * Its dead-letter queue.
+   *
+   * @default - none, when `deployDeadLetterQueue` is false
+   */
   readonly deadLetterQueue?: sqs.IQueue;
-  /** Weighted mode: the event source mapping feeding the consumer from this level. */
+  /**
+   * Weighted mode: the event source mapping feeding the consumer from this level.
+   *
+   * @default - none in strict mode (the dispatcher polls the level)
+   */
   readonly eventSourceMapping?: lambda.EventSourceMapping;
-  /** Weighted mode: the most concurrent consumer invocations this level drives. */
+  /**
+   * Weighted mode: the most concurrent consumer invocations this level drives.
+   *
+   * @default - none in strict mode
+   */
   readonly maxConcurrency?: number;
-  /** The level's alarms. */
-  readonly alarms: QueueAlarms;
+  /** The level's alarms (those not turned off in `alarms.overrides`). */
+  readonly alarms: cloudwatch.Alarm[];
 }
 
 /**
@@ -171,9 +191,9 @@ export interface PriorityLevel {
  *
  * @example
  * const jobs = new PriorityQueue(this, 'Jobs', { consumer: fn, maxConcurrency: 30 });
- * jobs.configureProducer(apiFn); // grants sending and sets PRIORITY_QUEUE_CONFIG
+ * jobs.connectProducer(apiFn); // grants sending and sets PRIORITY_QUEUE_CONFIG
  */
-export class PriorityQueue extends Construct {
+export class PriorityQueue extends MessagingPattern {
   /** The levels, highest priority first. */
   public readonly levels: PriorityLevel[];
   /** The mode the consumer drains the levels in. */
@@ -195,7 +215,7 @@ export class PriorityQueue extends Construct {
   public readonly producerConfig: string;
 
   constructor(scope: Construct, id: string, props: PriorityQueueProps) {
-    super(scope, id);
+    super(scope, id, props);
 
     const mode = props.mode ?? PriorityMode.WEIGHTED;
     const strict = mode === PriorityMode.STRICT;
@@ -206,35 +226,48 @@ export class PriorityQueue extends Construct {
     const v = new PropsValidator(this);
     validateQueueInputs(v, props);
     v.check(
+      'existingQueue:unsupported',
       props.existingQueue === undefined,
       `existingQueue cannot be used with a priority queue: it creates one queue per level; shape them with queueProps (given ${props.existingQueue?.node.path})`,
     );
-    v.check(props.queueProps?.fifo !== true, 'queueProps.fifo must not be true: priority levels are standard queues (given true)');
     v.check(
+      'queueProps.fifo:unsupported',
+      props.queueProps?.fifo !== true,
+      'queueProps.fifo must not be true: priority levels are standard queues (given true)',
+    );
+    v.check(
+      'queueProps.queueName:unsupported',
       props.queueProps?.queueName === undefined,
       `queueProps.queueName cannot be used: the queues of the levels need names of their own (given ${describeValue(props.queueProps?.queueName)})`,
     );
     v.check(
+      'deadLetterQueueProps.queueName:unsupported',
       props.deadLetterQueueProps?.queueName === undefined,
       `deadLetterQueueProps.queueName cannot be used: the dead-letter queues of the levels need names of their own (given ${describeValue(props.deadLetterQueueProps?.queueName)})`,
     );
 
     // Levels.
-    v.check(names.length >= 2 && names.length <= 10, `levels must name 2 to 10 levels (given ${names.length}: ${JSON.stringify(names)})`);
+    v.check(
+      'levels:range',
+      names.length >= 2 && names.length <= 10,
+      `levels must name 2 to 10 levels (given ${names.length}: ${JSON.stringify(names)})`,
+    );
     const badNames = names.filter((n) => !LEVEL_NAME.test(n));
     v.check(
+      'levels:format',
       badNames.length === 0,
       `levels must be lowercase letters, digits and hyphens, starting with a letter, up to 20 characters (given ${JSON.stringify(badNames)})`,
     );
     const duplicates = names.filter((n, i) => names.indexOf(n) !== i);
-    v.check(duplicates.length === 0, `levels must be unique (given ${JSON.stringify(duplicates)} more than once)`);
+    v.check('levels:mismatch', duplicates.length === 0, `levels must be unique (given ${JSON.stringify(duplicates)} more than once)`);
     const defaultLevel = props.defaultLevel ?? (names.includes('normal') ? 'normal' : names[Math.floor((names.length - 1) / 2)]);
     v.check(
+      'defaultLevel:unknown',
       props.defaultLevel === undefined || names.includes(props.defaultLevel),
       `defaultLevel must be one of the levels ${JSON.stringify(names)} (given ${describeValue(props.defaultLevel)})`,
     );
     if (!isUnresolved(share)) {
-      v.check(share >= 0.01 && share <= 0.5, `lowestLevelShare must be between 0.01 and 0.5 (given ${share})`);
+      v.check('lowestLevelShare:range', share >= 0.01 && share <= 0.5, `lowestLevelShare must be between 0.01 and 0.5 (given ${share})`);
     }
 
     // Consumption settings.
@@ -245,6 +278,7 @@ export class PriorityQueue extends Construct {
         maxBatchingWindow: props.maxBatchingWindow,
       })) {
         v.check(
+          'mode:conflict',
           value === undefined,
           `${name} cannot be used with mode STRICT: one dispatcher takes one batch at a time, highest level first (given ${value instanceof Duration ? describeValue(value) : JSON.stringify(value)})`,
         );
@@ -256,23 +290,27 @@ export class PriorityQueue extends Construct {
       context: strict ? ' in strict mode' : ' in weighted mode',
     });
     if (!strict) {
-      v.integerInRange('maxConcurrency', props.maxConcurrency, 2 * ESM_MIN_CONCURRENCY, 10_000);
+      v.integerInRange('maxConcurrency', props.maxConcurrency, 2 * ESM_MIN_CONCURRENCY, MAX_TOTAL_CONCURRENCY);
       if (props.weights) {
         v.check(
+          'weights:mismatch',
           props.weights.length === names.length,
           `weights must give one weight per level (given ${props.weights.length} weights for ${names.length} levels)`,
         );
         v.check(
+          'weights:range',
           props.weights.every((w) => Number.isFinite(w) && w > 0),
           `weights must be positive numbers (given ${JSON.stringify(props.weights)})`,
         );
         v.check(
+          'weights:format',
           props.weights.every((w, i) => i === 0 || w <= props.weights![i - 1]),
           `weights must not increase from a level to the next lower one (given ${JSON.stringify(props.weights)} for ${JSON.stringify(names)})`,
         );
       }
     }
-    validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? SQS_DEFAULT_RETENTION);
+    validateAlarms(v, props.alarms, PRIORITY_QUEUE_ALARMS);
+    validateOldestMessageAlarm(v, props.alarms, props.queueProps?.retentionPeriod ?? SQS_DEFAULT_RETENTION);
 
     // Visibility timeout >= 6 x consumer timeout + batching window. In strict mode, a dispatcher
     // that found every level empty may hold one batch per level and serve them one after another.
@@ -290,14 +328,16 @@ export class PriorityQueue extends Construct {
       // A given visibility timeout spares the consumer's timeout (as in a work queue), but the
       // dispatcher still needs it. Without one, resolveVisibilityTimeout reported it already.
       v.check(
+        'consumerTimeout:required',
         false,
         `consumerTimeout is required in strict mode when consumer is an imported function (given consumer ${props.consumer.node.path}): the dispatcher's timeout is the consumer's + ${DISPATCHER_OVERHEAD_SECONDS} seconds`,
       );
     } else if (strict && consumerTimeout !== undefined && !consumerTimeout.isUnresolved()) {
       // The dispatcher runs for about a minute plus one consumer call, within Lambda's 15 minutes.
       v.check(
-        consumerTimeout.toSeconds() + DISPATCHER_OVERHEAD_SECONDS <= 900,
-        `the consumer timeout must be at most ${900 - DISPATCHER_OVERHEAD_SECONDS} seconds in strict mode: the dispatcher waits for the consumer within its own 15-minute limit (given ${consumerTimeout.toSeconds()} seconds)`,
+        'consumerTimeout:range',
+        consumerTimeout.toSeconds() + DISPATCHER_OVERHEAD_SECONDS <= LAMBDA_MAX_TIMEOUT_SECONDS,
+        `the consumer timeout must be at most ${LAMBDA_MAX_TIMEOUT_SECONDS - DISPATCHER_OVERHEAD_SECONDS} seconds in strict mode: the dispatcher waits for the consumer within its own 15-minute limit (given ${consumerTimeout.toSeconds()} seconds)`,
       );
     }
 
@@ -309,6 +349,7 @@ export class PriorityQueue extends Construct {
       );
       const needed = floors.reduce((s, f) => s + f, 0);
       v.check(
+        'maxConcurrency:range',
         needed <= total,
         `maxConcurrency is too small for ${names.length} levels: each level needs at least ${ESM_MIN_CONCURRENCY} (the event source mapping minimum) and the lowest level ${floors[floors.length - 1]} (lowestLevelShare ${share}), ${needed} in all (given ${total})`,
       );
@@ -321,7 +362,7 @@ export class PriorityQueue extends Construct {
 
     this.mode = mode;
     this.defaultLevel = defaultLevel;
-    this.visibilityTimeout = visibilityTimeout ?? Duration.seconds(30);
+    this.visibilityTimeout = visibilityTimeout ?? DEFAULT_VISIBILITY_TIMEOUT;
 
     // One queue (and DLQ, alarms) per level; a key the kit creates is shared by every level.
     const levels: PriorityLevel[] = [];
@@ -338,12 +379,11 @@ export class PriorityQueue extends Construct {
         visibilityTimeout,
         deadLetterQueueOf: `priority level '${name}'`,
       });
-      const alarms = new QueueAlarms(levelScope, 'Alarms', {
-        ...props.alarms,
-        queue: built.queue,
-        deadLetterQueue: built.deadLetterQueue,
-        description: `Priority queue ${this.node.path}, level '${name}'`,
-      });
+      const what = `Priority queue ${this.node.path}, level '${name}'`;
+      const alarms = [
+        deadLetterQueueAlarm(levelScope, props.alarms, built.deadLetterQueue, what),
+        oldestMessageAlarm(levelScope, props.alarms, built.queue, what),
+      ].filter((a): a is cloudwatch.Alarm => a !== undefined);
       let eventSourceMapping: lambda.EventSourceMapping | undefined;
       if (!strict) {
         eventSourceMapping = mapQueueToConsumer(levelScope, {
@@ -378,7 +418,7 @@ export class PriorityQueue extends Construct {
         levels,
         consumer: props.consumer,
         consumerTimeout: consumerTimeout!,
-        batchSize: props.batchSize ?? 10,
+        batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
         lowestLevelEvery: Math.max(2, Math.round(1 / share)),
         enabled: props.enabled ?? true,
       });
@@ -395,8 +435,14 @@ export class PriorityQueue extends Construct {
   /** The level named `name`; throws when there is none. */
   public level(name: string): PriorityLevel {
     const level = this.levels.find((l) => l.name === name);
-    if (!level) throw new Error(`${this.node.path} has no priority level '${name}' (levels: ${this.levels.map((l) => l.name).join(', ')})`);
-    return level;
+    return (
+      level ??
+      MessagingPatternsError.fail(
+        this,
+        'level:unknown',
+        `there is no priority level ${describeValue(name)} (levels: ${this.levels.map((l) => l.name).join(', ')})`,
+      )
+    );
   }
 
   /**
@@ -404,51 +450,43 @@ export class PriorityQueue extends Construct {
    * that only (`kms:GenerateDataKey`, `kms:Decrypt`).
    */
   public grantSend(grantee: iam.IGrantable): iam.Grant {
-    const [first, ...rest] = this.levels.map((l) => grantSendOnly(l.queue, grantee));
-    return rest.reduce((g, next) => g.combine(next), first);
+    return combineGrants(
+      grantee,
+      this.levels.map((l) => grantSendOnly(l.queue, grantee)),
+      'no levels',
+    );
   }
 
   /** Grants `grantee` permission to read and delete messages from every level's dead-letter queue. */
-  public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant[] {
-    return this.levels.flatMap((l) => (l.deadLetterQueue ? [l.deadLetterQueue.grantConsumeMessages(grantee)] : []));
+  public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant {
+    return combineGrants(
+      grantee,
+      this.levels.map((l) => l.deadLetterQueue?.grantConsumeMessages(grantee)),
+      'no level has a dead-letter queue the kit knows of',
+    );
   }
 
   /**
-   * Makes `fn` a producer: grants it sending to every level and sets the environment variable that
-   * `PriorityQueueProducer.fromEnvironment()` reads.
-   *
-   * @param environmentVariable @default 'PRIORITY_QUEUE_CONFIG'
+   * Makes `fn` a producer: {@link grantSend}, and the configuration `PriorityQueueProducer.fromEnvironment()`
+   * reads in its `PRIORITY_QUEUE_CONFIG` environment variable (or `options.environmentVariable`).
    */
-  public configureProducer(fn: lambda.Function, environmentVariable: string = PRIORITY_QUEUE_CONFIG_ENV): iam.Grant {
-    fn.addEnvironment(environmentVariable, this.producerConfig);
-    return this.grantSend(fn);
+  public connectProducer(fn: lambda.IFunction, options: ConnectOptions = {}): iam.Grant {
+    return connectFunction(this, fn, { [options.environmentVariable ?? ENV.priorityQueueConfig]: this.producerConfig }, this.grantSend(fn));
   }
 
   /** Messages available in one level (Maximum over 1 minute). */
   public metricVisibleMessages(level: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.level(level).queue.metricApproximateNumberOfMessagesVisible({
-      statistic: cloudwatch.Stats.MAXIMUM,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return queueMetric(this.level(level).queue, 'ApproximateNumberOfMessagesVisible', props);
   }
 
   /** Age of the oldest message in one level, in seconds (Maximum over 1 minute): how long that level waits. */
   public metricOldestMessageAge(level: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.level(level).queue.metricApproximateAgeOfOldestMessage({
-      statistic: cloudwatch.Stats.MAXIMUM,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return queueMetric(this.level(level).queue, 'ApproximateAgeOfOldestMessage', props);
   }
 
   /** Messages in one level's dead-letter queue (Maximum over 1 minute), if it has one. */
   public metricDeadLetterMessages(level: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric | undefined {
-    return this.level(level).deadLetterQueue?.metricApproximateNumberOfMessagesVisible({
-      statistic: cloudwatch.Stats.MAXIMUM,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return optionalQueueMetric(this.level(level).deadLetterQueue, 'ApproximateNumberOfMessagesVisible', props);
   }
 
   private warnOnLowReservedConcurrency(consumer: lambda.IFunction, total: number): void {

@@ -1,1 +1,2 @@
-export * from './request-reply';
+export { RequestReply } from './request-reply';
+export type { RequestReplyProps } from './request-reply';

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -7,21 +7,27 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeWildcardResource } from '../core/nag';
-import { QueueAlarmProps } from '../core/alarms';
+import { MessagingPatternProps } from '../core/alarms';
+import {
+  DEFAULT_BATCH_SIZE,
+  MAX_REPLY_QUEUE_IDLE_TIMEOUT,
+  MIN_REPLY_QUEUE_IDLE_TIMEOUT,
+  REAPER_RUNS_PER_IDLE_TIMEOUT,
+  REAPER_TIMEOUT,
+  REPLY_QUEUE_IDLE_TIMEOUT,
+} from '../core/defaults';
+import { connectFunction } from '../core/grants';
 import { KitFunction } from '../core/kit-function';
+import { SQS_SMALL_BATCH_SIZE } from '../core/limits';
+import { acknowledgeWildcardResource } from '../core/nag';
+import { MessagingPattern } from '../core/pattern';
 import { QueueInputProps } from '../core/queue-builder';
 import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
-import { WorkQueue, WorkQueueProps } from '../work-queue/work-queue';
-
-/** Environment variables the run-time helpers read (same names as in `runtime/request-reply`). */
-export const REQUEST_QUEUE_URL_ENV = 'REQUEST_QUEUE_URL';
-export const REQUEST_QUEUE_ARN_ENV = 'REQUEST_QUEUE_ARN';
-export const REPLY_QUEUE_PREFIX_ENV = 'REPLY_QUEUE_PREFIX';
-export const REPLY_QUEUE_IDLE_TIMEOUT_ENV = 'REPLY_QUEUE_IDLE_TIMEOUT_SECONDS';
+import { ENV } from '../core/wire';
+import { WorkQueue, WorkQueueProps, validateWorkQueueProps } from '../work-queue/work-queue';
 
 /** Props of {@link RequestReply}. */
-export interface RequestReplyProps extends QueueInputProps {
+export interface RequestReplyProps extends QueueInputProps, MessagingPatternProps {
   /**
    * The function that answers requests, fed by the request queue. Write it with `requestHandler`
    * from `cdk-messaging-patterns/runtime/request-reply`.
@@ -74,13 +80,6 @@ export interface RequestReplyProps extends QueueInputProps {
    * @default - every quarter of `replyQueueIdleTimeout` (15 minutes by default)
    */
   readonly reaperSchedule?: events.Schedule;
-
-  /**
-   * Alarms on the request queue and its dead-letter queue.
-   *
-   * @default - a dead-letter-queue alarm and an oldest-request alarm (1 hour), no actions
-   */
-  readonly alarms?: QueueAlarmProps;
 }
 
 /**
@@ -95,9 +94,9 @@ export interface RequestReplyProps extends QueueInputProps {
  *
  * @example
  * const quotes = new RequestReply(this, 'Quotes', { responder: quoteFn });
- * quotes.addRequester(apiFn);   // apiFn: SqsRequester.fromEnvironment().request(payload, { timeoutMs: 5000 })
+ * quotes.connectRequester(apiFn);   // apiFn: SqsRequester.fromEnvironment().request(payload, { timeoutMs: 5000 })
  */
-export class RequestReply extends Construct {
+export class RequestReply extends MessagingPattern {
   /** The request side: request queue, dead-letter queue, event source mapping and alarms. */
   public readonly requests: WorkQueue;
   /** The request queue. */
@@ -116,7 +115,7 @@ export class RequestReply extends Construct {
   public readonly replyQueueIdleTimeout: Duration;
 
   constructor(scope: Construct, id: string, props: RequestReplyProps) {
-    super(scope, id);
+    super(scope, id, props);
     const requestsProps: WorkQueueProps = {
       existingQueue: props.existingQueue,
       queueProps: props.queueProps,
@@ -126,26 +125,30 @@ export class RequestReply extends Construct {
       encryptionKey: props.encryptionKey,
       consumer: props.responder,
       consumerTimeout: props.responderTimeout,
-      batchSize: props.batchSize ?? 10,
+      batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
       maxConcurrency: props.maxConcurrency,
       alarms: props.alarms,
     };
     const v = new PropsValidator(this);
     v.check(
+      'queueProps.fifo:unsupported',
       props.queueProps?.fifo !== true,
       'queueProps.fifo must not be true: requests are independent, and replies are matched by correlation id, not order (given true)',
     );
     // Stricter than the work queue's batch limits, which are therefore not checked again below.
-    v.integerInRange('batchSize', props.batchSize, 1, 10);
-    v.durationInRange('replyQueueIdleTimeout', props.replyQueueIdleTimeout, Duration.minutes(5), Duration.days(7));
+    v.integerInRange('batchSize', props.batchSize, 1, SQS_SMALL_BATCH_SIZE);
+    v.durationInRange('replyQueueIdleTimeout', props.replyQueueIdleTimeout, MIN_REPLY_QUEUE_IDLE_TIMEOUT, MAX_REPLY_QUEUE_IDLE_TIMEOUT);
+    v.matches(
+      'replyQueuePrefix',
+      props.replyQueuePrefix,
+      /^[A-Za-z0-9_-]{8,60}$/,
+      '8-60 letters, digits, - or _, so that <prefix>* names only reply queues',
+    );
     if (props.replyQueuePrefix !== undefined && !isUnresolved(props.replyQueuePrefix)) {
-      v.check(
-        /^[A-Za-z0-9_-]{8,60}$/.test(props.replyQueuePrefix),
-        `replyQueuePrefix must be 8-60 letters, digits, - or _, so that <prefix>* names only reply queues (given ${describeValue(props.replyQueuePrefix)})`,
-      );
       const requestName = props.queueProps?.queueName;
       if (requestName && !isUnresolved(requestName)) {
         v.check(
+          'replyQueuePrefix:conflict',
           !requestName.startsWith(props.replyQueuePrefix),
           `replyQueuePrefix must not start the request queue's name, or requesters could delete it (given ${describeValue(props.replyQueuePrefix)} and queue ${describeValue(requestName)})`,
         );
@@ -153,7 +156,7 @@ export class RequestReply extends Construct {
     }
     // The request side's problems (shared queue props, concurrency, alarms, visibility timeout) and
     // this construct's own come out together, under this construct's path.
-    WorkQueue.validateProps(v, { ...requestsProps, batchSize: undefined });
+    validateWorkQueueProps(v, { ...requestsProps, batchSize: undefined });
     v.throwIfInvalid();
 
     this.requests = new WorkQueue(this, 'Requests', requestsProps);
@@ -164,28 +167,20 @@ export class RequestReply extends Construct {
     this.replyQueuePrefix = props.replyQueuePrefix ?? `${Names.uniqueResourceName(this, { maxLength: 40, separator: '-' })}-reply-`;
     const stack = Stack.of(this);
     this.replyQueueArnPattern = `arn:${stack.partition}:sqs:${stack.region}:${stack.account}:${this.replyQueuePrefix}*`;
-    this.replyQueueIdleTimeout = props.replyQueueIdleTimeout ?? Duration.hours(1);
+    this.replyQueueIdleTimeout = props.replyQueueIdleTimeout ?? REPLY_QUEUE_IDLE_TIMEOUT;
 
     // The responder replies to reply queues only, and checks reply-to addresses against the prefix.
-    this.grantReply(props.responder);
-    if (props.responder instanceof lambda.Function) {
-      props.responder.addEnvironment(REPLY_QUEUE_PREFIX_ENV, this.replyQueuePrefix);
-    } else {
-      Annotations.of(this).addWarningV2(
-        'cdk-messaging-patterns:importedResponder',
-        `responder ${props.responder.node.path} was imported, so the kit cannot set ${REPLY_QUEUE_PREFIX_ENV} on it: set it to '${this.replyQueuePrefix}' (or pass replyQueuePrefix to requestHandler) so it answers reply queues of this pattern only.`,
-      );
-    }
+    connectFunction(this, props.responder, { [ENV.replyQueuePrefix]: this.replyQueuePrefix }, this.grantReply(props.responder));
 
     // The reaper.
     this.reaper = new KitFunction(this, 'Reaper', {
       handler: 'request-reply/reaper',
       functionProps: {
         description: `Deletes idle reply queues of ${this.node.path}`,
-        timeout: Duration.minutes(2),
+        timeout: REAPER_TIMEOUT,
         environment: {
-          [REPLY_QUEUE_PREFIX_ENV]: this.replyQueuePrefix,
-          [REPLY_QUEUE_IDLE_TIMEOUT_ENV]: String(this.replyQueueIdleTimeout.toSeconds()),
+          [ENV.replyQueuePrefix]: this.replyQueuePrefix,
+          [ENV.replyQueueIdleTimeoutSeconds]: String(this.replyQueueIdleTimeout.toSeconds()),
         },
       },
       synchronousOnlyReason:
@@ -210,7 +205,7 @@ export class RequestReply extends Construct {
       "Reply queues are created at run time, one per requester instance, under this construct's own name prefix: their names are not known at synth time.",
     );
 
-    const minutes = Math.max(1, Math.floor(this.replyQueueIdleTimeout.toMinutes({ integral: false }) / 4));
+    const minutes = Math.max(1, Math.floor(this.replyQueueIdleTimeout.toMinutes({ integral: false }) / REAPER_RUNS_PER_IDLE_TIMEOUT));
     const rule = new events.Rule(this, 'ReaperSchedule', {
       schedule: props.reaperSchedule ?? events.Schedule.rate(Duration.minutes(minutes)),
       description: `Deletes idle reply queues of ${this.node.path}`,
@@ -226,12 +221,18 @@ export class RequestReply extends Construct {
    * Makes `fn` a requester: grants {@link grantRequest} and sets the variables
    * `SqsRequester.fromEnvironment()` reads.
    */
-  public addRequester(fn: lambda.Function): iam.Grant {
-    fn.addEnvironment(REQUEST_QUEUE_URL_ENV, this.requestQueue.queueUrl);
-    fn.addEnvironment(REQUEST_QUEUE_ARN_ENV, this.requestQueue.queueArn);
-    fn.addEnvironment(REPLY_QUEUE_PREFIX_ENV, this.replyQueuePrefix);
-    fn.addEnvironment(REPLY_QUEUE_IDLE_TIMEOUT_ENV, String(this.replyQueueIdleTimeout.toSeconds()));
-    return this.grantRequest(fn);
+  public connectRequester(fn: lambda.IFunction): iam.Grant {
+    return connectFunction(
+      this,
+      fn,
+      {
+        [ENV.requestQueueUrl]: this.requestQueue.queueUrl,
+        [ENV.requestQueueArn]: this.requestQueue.queueArn,
+        [ENV.replyQueuePrefix]: this.replyQueuePrefix,
+        [ENV.replyQueueIdleTimeoutSeconds]: String(this.replyQueueIdleTimeout.toSeconds()),
+      },
+      this.grantRequest(fn),
+    );
   }
 
   /**

@@ -1,1 +1,2 @@
-export * from './sequential-convoy';
+export { SequentialConvoy } from './sequential-convoy';
+export type { SequentialConvoyProps } from './sequential-convoy';

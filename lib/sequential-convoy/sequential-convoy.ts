@@ -5,13 +5,16 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { QueueAlarmProps, QueueAlarms } from '../core/alarms';
+import { MessagingPatternProps } from '../core/alarms';
+import { connectFunction } from '../core/grants';
+import { MessagingPattern } from '../core/pattern';
 import { QueueInputProps } from '../core/queue-builder';
 import { PropsValidator, isUnresolved } from '../core/validation';
-import { WorkQueue, WorkQueueProps } from '../work-queue/work-queue';
+import { ENV } from '../core/wire';
+import { WorkQueue, WorkQueueProps, validateWorkQueueProps } from '../work-queue/work-queue';
 
 /** Props of {@link SequentialConvoy}. */
-export interface SequentialConvoyProps extends QueueInputProps {
+export interface SequentialConvoyProps extends QueueInputProps, MessagingPatternProps {
   /**
    * The function that applies the events. The event source mapping hands it the messages of a
    * message group in order, one batch per group at a time; it should process them with
@@ -69,14 +72,6 @@ export interface SequentialConvoyProps extends QueueInputProps {
    * @default false
    */
   readonly highThroughput?: boolean;
-
-  /**
-   * Alarms on the queue and its dead-letter queue. A message in the DLQ of a convoy is an entity
-   * whose later events were applied without it: the DLQ alarm is on by default.
-   *
-   * @default - a dead-letter-queue alarm and an oldest-message alarm (1 hour), no actions
-   */
-  readonly alarms?: QueueAlarmProps;
 }
 
 /**
@@ -99,9 +94,9 @@ export interface SequentialConvoyProps extends QueueInputProps {
  *
  * @example
  * const convoy = new SequentialConvoy(this, 'OrderEvents', { consumer: projector });
- * convoy.grantSend(apiFunction);
+ * convoy.connectProducer(apiFunction); // grants sending, sets CONVOY_QUEUE_URL
  */
-export class SequentialConvoy extends Construct {
+export class SequentialConvoy extends MessagingPattern {
   /** The work queue the convoy is built on (queue, DLQ, mapping and alarms live in it). */
   public readonly workQueue: WorkQueue;
   /** The FIFO queue. */
@@ -116,11 +111,8 @@ export class SequentialConvoy extends Construct {
   public readonly visibilityTimeout?: Duration;
   /** Receives before a message moves to the dead-letter queue, when known. */
   public readonly maxReceiveCount?: number;
-  /** The queue's alarms. */
-  public readonly alarms: QueueAlarms;
-
   constructor(scope: Construct, id: string, props: SequentialConvoyProps) {
-    super(scope, id);
+    super(scope, id, props);
 
     const v = new PropsValidator(this);
     const q = props.queueProps;
@@ -128,28 +120,37 @@ export class SequentialConvoy extends Construct {
     v.notWith('highThroughput', props.highThroughput, 'existingQueue', props.existingQueue);
     if (props.existingQueue && !isUnresolved(props.existingQueue.fifo)) {
       v.check(
+        'existingQueue:mismatch',
         props.existingQueue.fifo,
         `existingQueue must be a FIFO queue: a sequential convoy keeps order per message group (given the standard queue ${props.existingQueue.node.path})`,
       );
     }
-    v.check(q?.fifo !== false, 'queueProps.fifo must not be false: a sequential convoy is always a FIFO queue (given false)');
+    v.check(
+      'queueProps.fifo:mismatch',
+      q?.fifo !== false,
+      'queueProps.fifo must not be false: a sequential convoy is always a FIFO queue (given false)',
+    );
     if (props.contentBasedDeduplication !== undefined && q?.contentBasedDeduplication !== undefined) {
       v.check(
+        'contentBasedDeduplication:mismatch',
         props.contentBasedDeduplication === q.contentBasedDeduplication,
         `contentBasedDeduplication and queueProps.contentBasedDeduplication disagree (given ${props.contentBasedDeduplication} and ${q.contentBasedDeduplication})`,
       );
     }
     if (props.highThroughput) {
       v.check(
+        'queueProps.deduplicationScope:mismatch',
         q?.deduplicationScope === undefined || q.deduplicationScope === sqs.DeduplicationScope.MESSAGE_GROUP,
         `highThroughput needs queueProps.deduplicationScope MESSAGE_GROUP (given ${q?.deduplicationScope})`,
       );
       v.check(
+        'queueProps.fifoThroughputLimit:mismatch',
         q?.fifoThroughputLimit === undefined || q.fifoThroughputLimit === sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
         `highThroughput needs queueProps.fifoThroughputLimit PER_MESSAGE_GROUP_ID (given ${q?.fifoThroughputLimit})`,
       );
     }
     v.check(
+      'deadLetterQueueProps.fifo:mismatch',
       !(props.deadLetterQueueProps?.fifo === false),
       'deadLetterQueueProps.fifo must not be false: the dead-letter queue of a FIFO queue is FIFO (given false)',
     );
@@ -186,7 +187,7 @@ export class SequentialConvoy extends Construct {
     };
     // The work queue's problems (shared queue props, FIFO batch limits, visibility timeout) and the
     // convoy's come out together, under the convoy's path.
-    WorkQueue.validateProps(v, workQueueProps);
+    validateWorkQueueProps(v, workQueueProps);
     v.throwIfInvalid();
 
     const workQueue = new WorkQueue(this, 'WorkQueue', workQueueProps);
@@ -197,7 +198,6 @@ export class SequentialConvoy extends Construct {
     this.eventSourceMapping = workQueue.eventSourceMapping;
     this.visibilityTimeout = workQueue.visibilityTimeout;
     this.maxReceiveCount = workQueue.maxReceiveCount;
-    this.alarms = workQueue.alarms;
   }
 
   /** Grants `grantee` permission to send events (and to use the queue's key). */
@@ -205,9 +205,14 @@ export class SequentialConvoy extends Construct {
     return this.workQueue.grantSend(grantee);
   }
 
-  /** Grants `grantee` permission to read and delete messages from the dead-letter queue (operators). */
-  public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant | undefined {
+  /** Grants `grantee` permission to read and delete messages from the dead-letter queue (operators), and to decrypt them. */
+  public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant {
     return this.workQueue.grantConsumeDeadLetters(grantee);
+  }
+
+  /** Makes `fn` a producer: {@link grantSend}, and the queue's URL in its `CONVOY_QUEUE_URL` environment variable. */
+  public connectProducer(fn: lambda.IFunction): iam.Grant {
+    return connectFunction(this, fn, { [ENV.convoyQueueUrl]: this.queue.queueUrl }, this.grantSend(fn));
   }
 
   /** Events waiting (Maximum over 1 minute). */

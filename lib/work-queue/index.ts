@@ -1,1 +1,2 @@
-export * from './work-queue';
+export { WorkQueue } from './work-queue';
+export type { WorkQueueProps } from './work-queue';

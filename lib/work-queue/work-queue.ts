@@ -5,16 +5,31 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { QueueAlarmProps, QueueAlarms, validateAlarmProps } from '../core/alarms';
+import {
+  DEAD_LETTER_QUEUE_ALARM,
+  MessagingPatternProps,
+  OLDEST_MESSAGE_ALARM,
+  deadLetterQueueAlarm,
+  oldestMessageAlarm,
+  validateAlarms,
+  validateOldestMessageAlarm,
+} from '../core/alarms';
 import { consumerTimeoutOf, mapQueueToConsumer, resolveVisibilityTimeout, validateBatching } from '../core/consumer';
-import { SQS_DEFAULT_RETENTION } from '../core/defaults';
-import { grantSendOnly } from '../core/grants';
+import { DEFAULT_VISIBILITY_TIMEOUT } from '../core/defaults';
+import { combineGrants, connectFunction, grantSendOnly } from '../core/grants';
+import { ESM_MAX_CONCURRENCY, ESM_MIN_CONCURRENCY, SQS_DEFAULT_RETENTION } from '../core/limits';
+import { optionalQueueMetric, queueMetric } from '../core/metrics';
+import { MessagingPattern } from '../core/pattern';
 import { QueueInputProps, buildQueue, validateQueueInputs } from '../core/queue-builder';
 import { PropsValidator } from '../core/validation';
+import { ENV } from '../core/wire';
 import { IdempotencyTable } from '../idempotency/idempotency-table';
 
+/** The ids of a work queue's alarms, for `alarms.overrides`. */
+export const WORK_QUEUE_ALARMS = [DEAD_LETTER_QUEUE_ALARM, OLDEST_MESSAGE_ALARM];
+
 /** Props of {@link WorkQueue}. */
-export interface WorkQueueProps extends QueueInputProps {
+export interface WorkQueueProps extends QueueInputProps, MessagingPatternProps {
   /**
    * The function that processes messages. Its invocations compete for messages (competing
    * consumers), up to `maxConcurrency`. It should return partial batch responses, e.g. with
@@ -69,13 +84,6 @@ export interface WorkQueueProps extends QueueInputProps {
   readonly enabled?: boolean;
 
   /**
-   * Alarms on the queue and its dead-letter queue.
-   *
-   * @default - a dead-letter-queue alarm and an oldest-message alarm (1 hour), no actions
-   */
-  readonly alarms?: QueueAlarmProps;
-
-  /**
    * An idempotency table for the consumer: the kit grants the consumer read/write on it and sets
    * its `IDEMPOTENCY_TABLE_NAME` environment variable, for `cdk-messaging-patterns/runtime/idempotency`.
    *
@@ -92,11 +100,14 @@ export interface WorkQueueProps extends QueueInputProps {
  * responses on. The visibility timeout is at least six times the consumer's timeout plus the
  * batching window, so a message is never visible again while a consumer still works on it.
  *
+ * Alarms (ids for `alarms.overrides`): `DeadLetterQueueNotEmpty` (any message in the DLQ) and
+ * `OldestMessageTooOld` (the oldest message older than 3600 seconds for 3 minutes).
+ *
  * @example
  * const queue = new WorkQueue(this, 'Orders', { consumer: fn, maxConcurrency: 20 });
- * queue.grantSend(producerFn);
+ * queue.connectProducer(producerFn); // grants sending, sets WORK_QUEUE_URL
  */
-export class WorkQueue extends Construct {
+export class WorkQueue extends MessagingPattern {
   /** The work queue. */
   public readonly queue: sqs.IQueue;
   /** Its dead-letter queue, when it has one the kit knows of. */
@@ -109,23 +120,12 @@ export class WorkQueue extends Construct {
   public readonly visibilityTimeout?: Duration;
   /** Receives before a message moves to the dead-letter queue, when known. */
   public readonly maxReceiveCount?: number;
-  /** The queue's alarms. */
-  public readonly alarms: QueueAlarms;
-
-  /**
-   * Checks `props` as the constructor does, collecting every problem into `v` without throwing.
-   * Constructs built on a work queue call it before creating one, so that their own problems and
-   * the work queue's come out together in one error.
-   */
-  public static validateProps(v: PropsValidator, props: WorkQueueProps): void {
-    checkProps(v, props);
-  }
 
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
-    super(scope, id);
+    super(scope, id, props);
 
     const v = new PropsValidator(this);
-    const { fifo, visibilityTimeout } = checkProps(v, props);
+    const { fifo, visibilityTimeout } = validateWorkQueueProps(v, props);
     v.throwIfInvalid();
 
     const built = buildQueue(this, { ...props, fifo, visibilityTimeout, deadLetterQueueOf: 'the work queue' });
@@ -133,7 +133,7 @@ export class WorkQueue extends Construct {
     this.deadLetterQueue = built.deadLetterQueue;
     this.encryptionKey = built.encryptionKey;
     this.maxReceiveCount = built.maxReceiveCount;
-    this.visibilityTimeout = built.created ? (visibilityTimeout ?? Duration.seconds(30)) : undefined;
+    this.visibilityTimeout = built.created ? (visibilityTimeout ?? DEFAULT_VISIBILITY_TIMEOUT) : undefined;
 
     this.eventSourceMapping = mapQueueToConsumer(this, {
       queue: this.queue,
@@ -146,14 +146,10 @@ export class WorkQueue extends Construct {
       queueDescription: 'the queue',
       deadLetterDescription: "the queue's dead-letter queue through its redrive policy",
     });
-    props.idempotencyTable?.connect(props.consumer);
+    props.idempotencyTable?.connectConsumer(props.consumer);
 
-    this.alarms = new QueueAlarms(this, 'Alarms', {
-      ...props.alarms,
-      queue: this.queue,
-      deadLetterQueue: this.deadLetterQueue,
-      description: `Work queue ${this.node.path}`,
-    });
+    deadLetterQueueAlarm(this, props.alarms, this.deadLetterQueue, `Work queue ${this.node.path}`);
+    oldestMessageAlarm(this, props.alarms, this.queue, `Work queue ${this.node.path}`);
   }
 
   /**
@@ -164,49 +160,47 @@ export class WorkQueue extends Construct {
     return grantSendOnly(this.queue, grantee);
   }
 
-  /** Grants `grantee` permission to read and delete messages from the dead-letter queue (operators). */
-  public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant | undefined {
-    return this.deadLetterQueue?.grantConsumeMessages(grantee);
+  /** Grants `grantee` permission to read and delete messages from the dead-letter queue (operators), and to decrypt them. */
+  public grantConsumeDeadLetters(grantee: iam.IGrantable): iam.Grant {
+    return combineGrants(
+      grantee,
+      [this.deadLetterQueue?.grantConsumeMessages(grantee)],
+      'the work queue has no dead-letter queue the kit knows of',
+    );
+  }
+
+  /** Makes `fn` a producer: {@link grantSend}, and the queue's URL in its `WORK_QUEUE_URL` environment variable. */
+  public connectProducer(fn: lambda.IFunction): iam.Grant {
+    return connectFunction(this, fn, { [ENV.workQueueUrl]: this.queue.queueUrl }, this.grantSend(fn));
   }
 
   /** Messages available for retrieval (Maximum over 1 minute). */
   public metricVisibleMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateNumberOfMessagesVisible({
-      statistic: cloudwatch.Stats.MAXIMUM,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return queueMetric(this.queue, 'ApproximateNumberOfMessagesVisible', props);
   }
 
   /** Messages received and not yet deleted: work in progress (Maximum over 1 minute). */
   public metricInFlightMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateNumberOfMessagesNotVisible({
-      statistic: cloudwatch.Stats.MAXIMUM,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return queueMetric(this.queue, 'ApproximateNumberOfMessagesNotVisible', props);
   }
 
   /** Age of the oldest message in the queue, in seconds (Maximum over 1 minute). */
   public metricOldestMessageAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.queue.metricApproximateAgeOfOldestMessage({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+    return queueMetric(this.queue, 'ApproximateAgeOfOldestMessage', props);
   }
 
   /** Messages in the dead-letter queue (Maximum over 1 minute), if there is one. */
   public metricDeadLetterMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric | undefined {
-    return this.deadLetterQueue?.metricApproximateNumberOfMessagesVisible({
-      statistic: cloudwatch.Stats.MAXIMUM,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return optionalQueueMetric(this.deadLetterQueue, 'ApproximateNumberOfMessagesVisible', props);
   }
 }
 
 /**
  * Checks a work queue's props into `v`, and returns what the constructor derives from them: the
- * queue type and the visibility timeout of a queue the kit creates.
+ * queue type and the visibility timeout of a queue the kit creates. Constructs built on a work
+ * queue call it before creating one, so that their problems and the work queue's come out together.
  */
-function checkProps(v: PropsValidator, props: WorkQueueProps): { fifo: boolean; visibilityTimeout?: Duration } {
+export function validateWorkQueueProps(v: PropsValidator, props: WorkQueueProps): { fifo: boolean; visibilityTimeout?: Duration } {
   const fifo = props.fifo ?? props.queueProps?.fifo ?? props.existingQueue?.fifo ?? false;
   validateQueueInputs(v, props);
   v.notWith('fifo', props.fifo, 'existingQueue', props.existingQueue);
@@ -217,8 +211,9 @@ function checkProps(v: PropsValidator, props: WorkQueueProps): { fifo: boolean; 
     context: fifo ? ' for a FIFO queue' : ' for a standard queue',
     noBatchingWindow: ' for a FIFO queue',
   });
-  v.integerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
-  validateAlarmProps(v, props.alarms ?? {}, props.queueProps?.retentionPeriod ?? SQS_DEFAULT_RETENTION);
+  v.integerInRange('maxConcurrency', props.maxConcurrency, ESM_MIN_CONCURRENCY, ESM_MAX_CONCURRENCY);
+  validateAlarms(v, props.alarms, WORK_QUEUE_ALARMS);
+  validateOldestMessageAlarm(v, props.alarms, props.queueProps?.retentionPeriod ?? SQS_DEFAULT_RETENTION);
 
   // Visibility timeout >= 6 x consumer timeout + batching window.
   const visibilityTimeout = props.existingQueue

@@ -5,14 +5,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  DISPATCHER_IDLE_WAIT_SECONDS,
+  DISPATCHER_MAX_EVENT_AGE,
+  DISPATCHER_OVERHEAD_SECONDS,
+  DISPATCHER_RUN_SECONDS,
+  DISPATCHER_SCHEDULE_RATE,
+} from '../../core/defaults';
 import { KitFunction } from '../../core/kit-function';
-
-/** The dispatcher is started every minute and takes new batches for this long. */
-export const DISPATCHER_RUN_SECONDS = 55;
-/** How long the dispatcher long-polls every level at once when all were empty. */
-export const DISPATCHER_IDLE_WAIT_SECONDS = 2;
-/** The dispatcher's timeout is the consumer's plus this (run, idle wait, margin). */
-export const DISPATCHER_OVERHEAD_SECONDS = DISPATCHER_RUN_SECONDS + DISPATCHER_IDLE_WAIT_SECONDS + 13;
+import { ENV } from '../../core/wire';
 
 /** What {@link buildDispatcher} needs. */
 export interface DispatcherOptions {
@@ -38,30 +39,30 @@ export function buildDispatcher(scope: Construct, options: DispatcherOptions): {
       description: `Strict-priority dispatcher of ${scope.node.path}: polls the levels in order and invokes the consumer`,
       timeout: Duration.seconds(options.consumerTimeout.toSeconds() + DISPATCHER_OVERHEAD_SECONDS),
       environment: {
-        PRIORITY_LEVELS: Stack.of(scope).toJsonString(
+        [ENV.priorityLevels]: Stack.of(scope).toJsonString(
           options.levels.map((l) => ({ name: l.name, queueUrl: l.queue.queueUrl, queueArn: l.queue.queueArn })),
         ),
-        CONSUMER_FUNCTION: options.consumer.functionArn,
-        BATCH_SIZE: String(options.batchSize),
-        LOWEST_LEVEL_EVERY: String(options.lowestLevelEvery),
-        CONSUMER_TIMEOUT_SECONDS: String(options.consumerTimeout.toSeconds()),
-        RUN_SECONDS: String(DISPATCHER_RUN_SECONDS),
-        IDLE_WAIT_SECONDS: String(DISPATCHER_IDLE_WAIT_SECONDS),
+        [ENV.consumerFunction]: options.consumer.functionArn,
+        [ENV.batchSize]: String(options.batchSize),
+        [ENV.lowestLevelEvery]: String(options.lowestLevelEvery),
+        [ENV.consumerTimeoutSeconds]: String(options.consumerTimeout.toSeconds()),
+        [ENV.runSeconds]: String(DISPATCHER_RUN_SECONDS),
+        [ENV.idleWaitSeconds]: String(DISPATCHER_IDLE_WAIT_SECONDS),
       },
     },
     synchronousOnlyReason: reason,
   });
   // A failed run is not retried: the next one starts a minute later, and its messages stay queued.
-  dispatcher.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+  dispatcher.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: DISPATCHER_MAX_EVENT_AGE });
   for (const level of options.levels) level.queue.grantConsumeMessages(dispatcher);
   // Invoke the unqualified consumer only (no ':*' for versions and aliases).
   dispatcher.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [options.consumer.functionArn] }));
 
   const schedule = new events.Rule(scope, 'DispatchSchedule', {
     description: `Starts the strict-priority dispatcher of ${scope.node.path} every minute`,
-    schedule: events.Schedule.rate(Duration.minutes(1)),
+    schedule: events.Schedule.rate(DISPATCHER_SCHEDULE_RATE),
     enabled: options.enabled,
-    targets: [new targets.LambdaFunction(dispatcher, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+    targets: [new targets.LambdaFunction(dispatcher, { retryAttempts: 0, maxEventAge: DISPATCHER_MAX_EVENT_AGE })],
   });
 
   Validations.of(schedule).acknowledge({ id: 'Serverless-EventBusDLQ', reason });

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { KitFunction, handlerBundlePath } from '../../../lib';
+import { KitFunction } from '../../../lib/core/kit-function';
+import { handlerBundlePath } from '../../../lib/core/handler-code';
 import { nagErrors, newStack, template } from '../../helpers/cdk';
 
 describe('KitFunction', () => {

@@ -3,14 +3,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  MessagingPatternsError,
-  PropsValidator,
-  type BuildQueueOptions,
-  buildQueue,
-  createQueueKey,
-  validateQueueInputs,
-} from '../../../lib';
+import { MessagingPatternsError } from '../../../lib';
+import { type BuildQueueOptions, buildQueue, createQueueKey, validateQueueInputs } from '../../../lib/core/queue-builder';
+import { PropsValidator } from '../../../lib/core/validation';
 import { newStack, template, warnings } from '../../helpers/cdk';
 
 /** The rule ids acknowledged on `construct` itself, with their reasons. */
@@ -175,7 +170,10 @@ describe('PropsValidator', () => {
 
   it('collects problems and throws them together', () => {
     const v = new PropsValidator(newStack());
-    v.check(false, 'a is wrong').check(true, 'never').integerInRange('b', 11, 1, 10).mutuallyExclusive({ x: 1, y: 2, z: undefined });
+    v.check('a:format', false, 'a is wrong')
+      .check('b:format', true, 'never')
+      .integerInRange('b', 11, 1, 10)
+      .mutuallyExclusive({ x: 1, y: 2, z: undefined });
     expect(v.count).toBe(3);
     expect(() => v.throwIfInvalid()).toThrow(
       /a is wrong[\s\S]*b must be an integer between 1 and 10 \(given 11\)[\s\S]*provide only one of x, y, z \(given x and y\)/,

@@ -3,10 +3,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { FAILURE_REASON_BUCKET_ENV, FAILURE_REASON_PREFIX_ENV } from '../../../lambda/runtime/dlq/failure-reasons';
-import { FAILURE_REASONS_TAG as RUNTIME_TAG } from '../../../lambda/runtime/dlq/operations';
-import { FAILURE_REASONS_TAG, FailureReasonStore, KitFunction, MessagingPatternsError, WorkQueue } from '../../../lib';
-import * as libDlq from '../../../lib/dead-letter-queue';
+import { FailureReasonStore, MessagingPatternsError, WorkQueue } from '../../../lib';
+import { KitFunction } from '../../../lib/core/kit-function';
+import { ENV, TAG } from '../../../lib/core/wire';
 import { inlineFunction, nagErrors, newStack, template, warnings } from '../../helpers/cdk';
 
 describe('FailureReasonStore', () => {
@@ -46,13 +45,13 @@ describe('FailureReasonStore', () => {
 
     it('addRecorder sets the variables the run-time store reads and grants PutObject on the prefix only', () => {
       const fn = inlineFunction(stack);
-      store.addRecorder(fn);
+      store.connectRecorder(fn);
       const t = template(stack);
       t.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: {
-            [FAILURE_REASON_BUCKET_ENV]: { Ref: Match.stringLikeRegexp('ReasonsBucket') },
-            [FAILURE_REASON_PREFIX_ENV]: 'reasons/',
+            [ENV.failureReasonBucket]: { Ref: Match.stringLikeRegexp('ReasonsBucket') },
+            [ENV.failureReasonPrefix]: 'reasons/',
           },
         },
       });
@@ -87,7 +86,7 @@ describe('FailureReasonStore', () => {
       store.addDeadLetterQueue(wq.deadLetterQueue!);
       const dlq = Object.values(template(stack).findResources('AWS::SQS::Queue')).find((q) => q.Properties.Tags);
       expect(dlq?.Properties.Tags).toEqual([
-        { Key: FAILURE_REASONS_TAG, Value: { 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^ReasonsBucket/) }, '/reasons/']] } },
+        { Key: TAG.failureReasons, Value: { 'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^ReasonsBucket/) }, '/reasons/']] } },
       ]);
       expect(dlq?.Properties.RedrivePolicy).toBeUndefined();
     });
@@ -96,12 +95,6 @@ describe('FailureReasonStore', () => {
       store.addDeadLetterQueue(sqs.Queue.fromQueueArn(stack, 'Imported', 'arn:aws:sqs:us-east-1:111122223333:orders-dlq'));
       expect(warnings(stack)).toEqual([expect.stringMatching(/was imported, so it cannot be tagged/)]);
     });
-  });
-
-  it('keeps its tag and variable names in step with the run-time helper', () => {
-    expect(FAILURE_REASONS_TAG).toBe(RUNTIME_TAG);
-    expect(libDlq.FAILURE_REASON_BUCKET_ENV).toBe(FAILURE_REASON_BUCKET_ENV);
-    expect(libDlq.FAILURE_REASON_PREFIX_ENV).toBe(FAILURE_REASON_PREFIX_ENV);
   });
 
   it('honours retention, prefix and bucketProps, keeping TLS and the block on public access', () => {
@@ -134,7 +127,7 @@ describe('FailureReasonStore', () => {
     const stack = newStack();
     const bucket = s3.Bucket.fromBucketName(stack, 'Existing', 'my-reasons');
     const store = new FailureReasonStore(stack, 'Reasons', { existingBucket: bucket });
-    store.addRecorder(inlineFunction(stack));
+    store.connectRecorder(inlineFunction(stack));
     expect(store.bucket).toBe(bucket);
     template(stack).resourceCountIs('AWS::S3::Bucket', 0);
     template(stack).hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { FAILURE_REASON_BUCKET: 'my-reasons' } } });
@@ -203,7 +196,7 @@ describe('FailureReasonStore', () => {
         const consumer = new KitFunction(stack, 'Consumer', { handler: 'dead-letter-queue/consumer' });
         const orders = new WorkQueue(stack, 'Orders', { consumer });
         const store = new FailureReasonStore(stack, 'Reasons');
-        store.addRecorder(consumer);
+        store.connectRecorder(consumer);
         store.addDeadLetterQueue(orders.deadLetterQueue!);
       });
       expect(findings.filter((f) => /\/Reasons\//.test(f.path))).toEqual([]);

@@ -5,8 +5,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DeadLetterQueueRedrive, MessagingPatternsError, WorkQueue } from '../../../lib';
-import { MAX_REDRIVE_RATE as RUNTIME_MAX_REDRIVE_RATE } from '../../../lambda/runtime/dlq/operations';
-import { MAX_REDRIVE_RATE } from '../../../lib/dead-letter-queue';
 import { inlineFunction, nagErrors, newStack, template, warnings } from '../../helpers/cdk';
 
 /** The statements of every IAM policy in the stack. */
@@ -157,10 +155,6 @@ describe('DeadLetterQueueRedrive', () => {
     const source = new sqs.Queue(stack, 'Source');
     new DeadLetterQueueRedrive(stack, 'Redrive', { sourceQueue: source, deadLetterQueue: dlq });
     expect(warnings(stack)).toEqual([expect.stringMatching(/has no dead-letter queue the kit can see/)]);
-  });
-
-  it('keeps the rate limit in step with the run-time helper', () => {
-    expect(MAX_REDRIVE_RATE).toBe(RUNTIME_MAX_REDRIVE_RATE);
   });
 
   describe('validation', () => {

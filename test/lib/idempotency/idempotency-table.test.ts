@@ -4,7 +4,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { IDEMPOTENCY_TABLE_NAME_ENV, IdempotencyTable, KitFunction, MessagingPatternsError } from '../../../lib';
+import { IdempotencyTable, MessagingPatternsError } from '../../../lib';
+import { KitFunction } from '../../../lib/core/kit-function';
 import { inlineFunction, nagErrors, newStack, template, warnings } from '../../helpers/cdk';
 
 describe('IdempotencyTable', () => {
@@ -122,12 +123,11 @@ describe('IdempotencyTable', () => {
       });
     });
 
-    it('connect grants the consumer and sets IDEMPOTENCY_TABLE_NAME', () => {
+    it('connectConsumer grants the consumer and sets IDEMPOTENCY_TABLE_NAME', () => {
       const stack = newStack();
       const table = new IdempotencyTable(stack, 'Idempotency');
       const fn = inlineFunction(stack);
-      table.connect(fn);
-      expect(IDEMPOTENCY_TABLE_NAME_ENV).toBe('IDEMPOTENCY_TABLE_NAME');
+      table.connectConsumer(fn);
       template(stack).hasResourceProperties('AWS::Lambda::Function', {
         Environment: { Variables: { IDEMPOTENCY_TABLE_NAME: { Ref: Match.stringLikeRegexp('Idempotency') } } },
       });
@@ -137,7 +137,7 @@ describe('IdempotencyTable', () => {
       });
     });
 
-    it('connect grants an imported function and warns that its environment cannot be set', () => {
+    it('connectConsumer grants an imported function and warns that its environment cannot be set', () => {
       const stack = newStack();
       const table = new IdempotencyTable(stack, 'Idempotency');
       const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
@@ -145,9 +145,9 @@ describe('IdempotencyTable', () => {
         functionArn: 'arn:aws:lambda:us-east-1:111111111111:function:f',
         role,
       });
-      table.connect(fn);
+      table.connectConsumer(fn);
       expect(warnings(stack).join('\n')).toMatch(
-        /consumer TestStack\/Imported is imported, so the kit could not set its IDEMPOTENCY_TABLE_NAME/,
+        /TestStack\/Imported was imported, so the kit could not set its environment: set IDEMPOTENCY_TABLE_NAME yourself/,
       );
       template(stack).hasResourceProperties('AWS::IAM::Policy', { Roles: [{ Ref: Match.stringLikeRegexp('^Role') }] });
     });
@@ -203,7 +203,7 @@ describe('IdempotencyTable', () => {
       const findings = nagErrors((app: App) => {
         const stack = new Stack(app, 'Gate');
         const consumer = new KitFunction(stack, 'Consumer', { handler: 'idempotency/payments' });
-        new IdempotencyTable(stack, 'Idempotency').connect(consumer);
+        new IdempotencyTable(stack, 'Idempotency').connectConsumer(consumer);
       });
       expect(findings.filter((f) => f.ruleId.startsWith('AwsSolutions-IAM5'))).toEqual([]);
     });

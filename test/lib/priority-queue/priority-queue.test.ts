@@ -97,7 +97,8 @@ describe('PriorityQueue', () => {
     it('alarms on every DLQ and on the oldest message of every level', () => {
       const t = template(stack);
       t.resourceCountIs('AWS::CloudWatch::Alarm', 6);
-      for (const level of pq.levels) expect(level.alarms.alarms).toHaveLength(2);
+      for (const level of pq.levels) expect(level.alarms).toHaveLength(2);
+      expect(pq.alarms).toHaveLength(6);
       t.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^JobslowDeadLetterQueue'), 'QueueName'] } }],
@@ -135,7 +136,9 @@ describe('PriorityQueue', () => {
       expect(pq.metricOldestMessageAge('low').metricName).toBe('ApproximateAgeOfOldestMessage');
       expect(pq.metricOldestMessageAge('low').statistic).toBe('Maximum');
       expect(pq.metricDeadLetterMessages('normal')?.metricName).toBe('ApproximateNumberOfMessagesVisible');
-      expect(() => pq.metricVisibleMessages('urgent')).toThrow(/has no priority level 'urgent' \(levels: high, normal, low\)/);
+      expect(() => pq.metricVisibleMessages('urgent')).toThrow(
+        /there is no priority level 'urgent' \(levels: high, normal, low\) \[level:unknown\]/,
+      );
     });
   });
 
@@ -339,12 +342,12 @@ describe('PriorityQueue', () => {
       expect(text).not.toMatch(/sqs:ReceiveMessage|kms:ReEncrypt/);
     });
 
-    it('configureProducer grants sending and sets the configuration variable', () => {
+    it('connectProducer grants sending and sets the configuration variable', () => {
       const stack = newStack();
       const pq = new PriorityQueue(stack, 'Jobs', { consumer: inlineFunction(stack) });
       const producer = inlineFunction(stack, 'Producer');
-      pq.configureProducer(producer);
-      pq.configureProducer(producer, 'OTHER_QUEUE');
+      pq.connectProducer(producer);
+      pq.connectProducer(producer, { environmentVariable: 'OTHER_QUEUE' });
       const fn = template(stack).findResources('AWS::Lambda::Function', { Properties: { Environment: Match.anyValue() } });
       const vars = Object.values(fn)[0].Properties.Environment.Variables;
       expect(Object.keys(vars).sort()).toEqual(['OTHER_QUEUE', 'PRIORITY_QUEUE_CONFIG']);
@@ -354,7 +357,9 @@ describe('PriorityQueue', () => {
     it('grantConsumeDeadLetters covers every level', () => {
       const stack = newStack();
       const pq = new PriorityQueue(stack, 'Jobs', { consumer: inlineFunction(stack) });
-      expect(pq.grantConsumeDeadLetters(new iam.Role(stack, 'Ops', { assumedBy: new iam.AccountRootPrincipal() }))).toHaveLength(3);
+      const grant = pq.grantConsumeDeadLetters(new iam.Role(stack, 'Ops', { assumedBy: new iam.AccountRootPrincipal() }));
+      expect(grant.success).toBe(true);
+      expect(grant.principalStatements).toHaveLength(3);
     });
 
     it('accepts an imported consumer with consumerTimeout, and warns that it cannot grant it', () => {
@@ -527,9 +532,9 @@ describe('PriorityQueue', () => {
     });
 
     it('fails if the age alarm would fire after messages expire', () => {
-      expect(build({ queueProps: { retentionPeriod: Duration.hours(2) }, alarms: { maxMessageAge: Duration.hours(3) } })).toThrow(
-        /alarms.maxMessageAge must be shorter than the queue's retention period/,
-      );
+      expect(
+        build({ queueProps: { retentionPeriod: Duration.hours(2) }, alarms: { overrides: { OldestMessageTooOld: { threshold: 10800 } } } }),
+      ).toThrow(/alarms.overrides.OldestMessageTooOld.threshold must be below the queue's retention period/);
     });
   });
 

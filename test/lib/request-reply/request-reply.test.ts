@@ -4,9 +4,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as runtime from '../../../lambda/runtime/request-reply/protocol';
-import { KitFunction, MessagingPatternsError, RequestReply, acknowledgeWildcardResource } from '../../../lib';
-import * as lib from '../../../lib/request-reply';
+import { MessagingPatternsError, RequestReply } from '../../../lib';
+import { KitFunction } from '../../../lib/core/kit-function';
+import { acknowledgeWildcardResource } from '../../../lib/core/nag';
 import { inlineFunction, nagErrors, newStack, template, warnings } from '../../helpers/cdk';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
@@ -34,7 +34,7 @@ describe('RequestReply', () => {
       responder = inlineFunction(stack, 'Responder', Duration.seconds(5));
       requester = inlineFunction(stack, 'Requester');
       rr = new RequestReply(stack, 'Quotes', { responder });
-      rr.addRequester(requester);
+      rr.connectRequester(requester);
     });
 
     it('builds the request side as a WorkQueue: standard queue, DLQ, visibility 6 x the responder timeout, batch 10', () => {
@@ -128,15 +128,6 @@ describe('RequestReply', () => {
     });
   });
 
-  it('keeps its variable names in step with the run-time helpers', () => {
-    expect([lib.REQUEST_QUEUE_URL_ENV, lib.REQUEST_QUEUE_ARN_ENV, lib.REPLY_QUEUE_PREFIX_ENV, lib.REPLY_QUEUE_IDLE_TIMEOUT_ENV]).toEqual([
-      runtime.REQUEST_QUEUE_URL_ENV,
-      runtime.REQUEST_QUEUE_ARN_ENV,
-      runtime.REPLY_QUEUE_PREFIX_ENV,
-      runtime.REPLY_QUEUE_IDLE_TIMEOUT_ENV,
-    ]);
-  });
-
   it('honours prefix, idle timeout, schedule, batch size, concurrency and the shared queue props', () => {
     const stack = newStack();
     const key = new kms.Key(stack, 'Key');
@@ -174,7 +165,7 @@ describe('RequestReply', () => {
     const stack = newStack();
     const key = new kms.Key(stack, 'Key');
     const rr = new RequestReply(stack, 'Quotes', { responder: inlineFunction(stack, 'Responder'), encryptionKey: key });
-    rr.addRequester(inlineFunction(stack, 'Requester'));
+    rr.connectRequester(inlineFunction(stack, 'Requester'));
     const statements = statementsOf(stack, /^RequesterServiceRole/);
     const kmsActions = statements.flatMap(actionsOf).filter((a) => a.startsWith('kms:'));
     expect(kmsActions.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
@@ -193,7 +184,9 @@ describe('RequestReply', () => {
       role: new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }),
     });
     new RequestReply(stack, 'Quotes', { responder: fn, responderTimeout: Duration.seconds(10) });
-    expect(warnings(stack)).toEqual([expect.stringMatching(/was imported, so the kit cannot set REPLY_QUEUE_PREFIX on it/)]);
+    expect(warnings(stack)).toEqual([
+      expect.stringMatching(/was imported, so the kit could not set its environment: set REPLY_QUEUE_PREFIX yourself/),
+    ]);
   });
 
   describe('validation', () => {
@@ -280,13 +273,13 @@ describe('RequestReply', () => {
           handler: 'work-queue/consumer',
           synchronousOnlyReason: 'Invoked directly by its callers.',
         });
-        rr.addRequester(requester);
+        rr.connectRequester(requester);
         const orders = new RequestReply(stack, 'Orders', {
           responder,
           encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
           replyQueuePrefix: 'orders-replies-',
         });
-        orders.addRequester(requester);
+        orders.connectRequester(requester);
         // The reply-queue wildcard is the grantee's to acknowledge (see grantRequest).
         for (const pattern of [rr, orders]) {
           acknowledgeWildcardResource(

@@ -73,7 +73,7 @@ describe('SequentialConvoy', () => {
       t.resourceCountIs('AWS::CloudWatch::Alarm', 2);
       t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
       t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 3600 });
-      expect(convoy.alarms.alarms).toHaveLength(2);
+      expect(convoy.alarms).toHaveLength(2);
     });
 
     it('adds no warnings', () => {

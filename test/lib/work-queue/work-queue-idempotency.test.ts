@@ -3,7 +3,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { IdempotencyTable, KitFunction, WorkQueue } from '../../../lib';
+import { IdempotencyTable, WorkQueue } from '../../../lib';
+import { KitFunction } from '../../../lib/core/kit-function';
 import { inlineFunction, nagErrors, newStack, template, warnings } from '../../helpers/cdk';
 
 describe('WorkQueue with an idempotency table', () => {
@@ -73,7 +74,7 @@ describe('WorkQueue with an idempotency table', () => {
       role,
     });
     new WorkQueue(stack, 'Tasks', { consumer, consumerTimeout: Duration.seconds(10), idempotencyTable });
-    expect(warnings(stack).join('\n')).toMatch(/could not set its IDEMPOTENCY_TABLE_NAME environment variable/);
+    expect(warnings(stack).join('\n')).toMatch(/could not set its environment: set IDEMPOTENCY_TABLE_NAME yourself/);
     template(stack).hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^Role') }],
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['dynamodb:PutItem']) })]) },

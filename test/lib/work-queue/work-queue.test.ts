@@ -1,5 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -101,7 +102,7 @@ describe('WorkQueue', () => {
         Threshold: 3600,
       });
       t.resourceCountIs('AWS::CloudWatch::Alarm', 2);
-      expect(wq.alarms.alarms).toHaveLength(2);
+      expect(wq.alarms).toHaveLength(2);
     });
 
     it('never alarms on NumberOfMessagesSent, which misses redriven messages', () => {
@@ -207,13 +208,16 @@ describe('WorkQueue', () => {
     const wq = new WorkQueue(stack, 'Tasks', { consumer: inlineFunction(stack), deployDeadLetterQueue: false });
     template(stack).resourceCountIs('AWS::SQS::Queue', 1);
     expect(wq.deadLetterQueue).toBeUndefined();
-    expect(wq.alarms.deadLetterQueueAlarm).toBeUndefined();
+    expect(wq.alarms.map((a) => a.node.id)).toEqual(['OldestMessageTooOld']);
   });
 
   it('wires alarms to a topic and to extra actions, for ALARM and OK', () => {
     const stack = newStack();
     const topic = new sns.Topic(stack, 'Alarms');
-    new WorkQueue(stack, 'Tasks', { consumer: inlineFunction(stack), alarms: { alarmTopic: topic, maxMessageAge: Duration.minutes(10) } });
+    new WorkQueue(stack, 'Tasks', {
+      consumer: inlineFunction(stack),
+      alarms: { alarmTopic: topic, overrides: { OldestMessageTooOld: { threshold: 600 } } },
+    });
     const alarms = Object.values(template(stack).findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(2);
     for (const a of alarms) {
@@ -225,8 +229,60 @@ describe('WorkQueue', () => {
 
   it('can turn each alarm off', () => {
     const stack = newStack();
-    new WorkQueue(stack, 'Tasks', { consumer: inlineFunction(stack), alarms: { deadLetterQueueAlarm: false, oldestMessageAlarm: false } });
+    const wq = new WorkQueue(stack, 'Tasks', {
+      consumer: inlineFunction(stack),
+      alarms: { overrides: { DeadLetterQueueNotEmpty: { enabled: false }, OldestMessageTooOld: { enabled: false } } },
+    });
     template(stack).resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    expect(wq.alarms).toEqual([]);
+  });
+
+  it('configures each alarm: threshold, periods, data points, period and missing data', () => {
+    const stack = newStack();
+    new WorkQueue(stack, 'Tasks', {
+      consumer: inlineFunction(stack),
+      alarms: {
+        overrides: {
+          DeadLetterQueueNotEmpty: {
+            threshold: 10,
+            evaluationPeriods: 5,
+            datapointsToAlarm: 2,
+            period: Duration.minutes(5),
+            treatMissingData: cloudwatch.TreatMissingData.MISSING,
+          },
+        },
+      },
+    });
+    template(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 10,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 2,
+      Period: 300,
+      TreatMissingData: 'missing',
+      AlarmDescription: Match.stringLikeRegexp('10 or more messages in the dead-letter queue'),
+    });
+    // The other alarm keeps the kit's settings.
+    template(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 3600,
+      EvaluationPeriods: 3,
+    });
+  });
+
+  it("adds alarms of your own, wired to the same topic, and lists them with the kit's", () => {
+    const stack = newStack();
+    const topic = new sns.Topic(stack, 'Ops');
+    const consumer = inlineFunction(stack);
+    const wq = new WorkQueue(stack, 'Tasks', { consumer, alarms: { alarmTopic: topic } });
+    const own = wq.addAlarm('ConsumerErrors', { metric: consumer.metricErrors(), threshold: 1, evaluationPeriods: 1 });
+    expect(own.node.path).toBe('TestStack/Tasks/Alarms/ConsumerErrors');
+    expect(wq.alarms).toHaveLength(3);
+    template(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Ops') }],
+      OKActions: [{ Ref: Match.stringLikeRegexp('^Ops') }],
+    });
   });
 
   it('grantSend grants sending and only the key actions sending needs', () => {
@@ -451,8 +507,22 @@ describe('WorkQueue', () => {
     });
 
     it('fails if the age alarm would fire after messages expire', () => {
-      expect(build({ queueProps: { retentionPeriod: Duration.hours(2) }, alarms: { maxMessageAge: Duration.hours(3) } })).toThrow(
-        /alarms.maxMessageAge must be shorter than the queue's retention period.*given 10800 seconds, retention 7200 seconds/,
+      expect(
+        build({ queueProps: { retentionPeriod: Duration.hours(2) }, alarms: { overrides: { OldestMessageTooOld: { threshold: 10800 } } } }),
+      ).toThrow(
+        /alarms.overrides.OldestMessageTooOld.threshold must be below the queue's retention period.*given 10800 seconds, retention 7200 seconds.*\[alarms.overrides.OldestMessageTooOld.threshold:range\]/,
+      );
+    });
+
+    it('fails if an alarm override names an alarm the construct does not create, or has bad numbers', () => {
+      expect(build({ alarms: { overrides: { DlqNotEmpty: { enabled: false } } } })).toThrow(
+        /alarms.overrides names an alarm this construct does not create \(given 'DlqNotEmpty'; its alarms: DeadLetterQueueNotEmpty, OldestMessageTooOld\) \[alarms.overrides:unknown\]/,
+      );
+      expect(build({ alarms: { overrides: { DeadLetterQueueNotEmpty: { evaluationPeriods: 0, threshold: -1 } } } })).toThrow(
+        /evaluationPeriods must be an integer between 1 and 100 \(given 0\)[\s\S]*threshold must be a number of at least 0 \(given -1\)/,
+      );
+      expect(build({ alarms: { overrides: { DeadLetterQueueNotEmpty: { evaluationPeriods: 2, datapointsToAlarm: 3 } } } })).toThrow(
+        /datapointsToAlarm must be an integer between 1 and 2 \(given 3\)/,
       );
     });
 

@@ -1,0 +1,45 @@
+import { Duration } from 'aws-cdk-lib';
+import { LIMIT } from './wire';
+
+/**
+ * AWS service limits the kit checks props against. Not choices: each is AWS's number (the run-time
+ * side's copies are in `wire.ts`).
+ */
+
+/** A zero duration, the lower bound of delays and batching windows. */
+export const NO_DURATION = Duration.seconds(0);
+
+/** SQS. */
+export const SQS_MAX_VISIBILITY_TIMEOUT = Duration.hours(12);
+export const SQS_MAX_BATCHING_WINDOW = Duration.minutes(5);
+export const SQS_MAX_RETENTION = Duration.days(14);
+export const SQS_MIN_RETENTION = Duration.minutes(1);
+/** Retention SQS gives a queue whose `retentionPeriod` is not set. */
+export const SQS_DEFAULT_RETENTION = Duration.days(4);
+/** Longest delay SQS applies itself (`DelaySeconds`). */
+export const SQS_MAX_DELAY = Duration.seconds(LIMIT.sqsMaxDelaySeconds);
+/** Largest batch of an SQS event source mapping, and the largest without a batching window. */
+export const SQS_MAX_BATCH_SIZE = 10_000;
+export const SQS_SMALL_BATCH_SIZE = 10;
+/** `maxConcurrency` of an SQS event source mapping. */
+export const ESM_MIN_CONCURRENCY = 2;
+export const ESM_MAX_CONCURRENCY = 1000;
+/** `maxReceiveCount` of a redrive policy. */
+export const SQS_MAX_RECEIVE_COUNT = 1000;
+/** A message move task's `MaxNumberOfMessagesPerSecond`. */
+export const MAX_REDRIVE_RATE = LIMIT.maxRedriveRatePerSecond;
+
+/** CloudWatch alarm periods (10 s needs high-resolution metrics; a day is the longest). */
+export const ALARM_MIN_PERIOD = Duration.seconds(10);
+export const ALARM_MAX_PERIOD = Duration.days(1);
+
+/** Lambda. */
+export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
+/** EventBridge Scheduler target retry policy. */
+export const SCHEDULE_MAX_RETRY_ATTEMPTS = 185;
+export const SCHEDULE_MAX_EVENT_AGE = Duration.hours(24);
+export const SCHEDULE_MIN_EVENT_AGE = Duration.minutes(1);
+
+/** A day, the unit of S3 lifecycle rules. */
+export const ONE_DAY = Duration.days(1);

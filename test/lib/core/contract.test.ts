@@ -1,0 +1,139 @@
+/**
+ * The construct contract (CONTRIBUTING.md), checked over the whole public API as jsii sees it (the
+ * `.jsii` assembly `npm run build` writes): every construct extends MessagingPattern, every optional
+ * prop documents its default, grants return one `iam.Grant`, functions are wired by `connectX`, and
+ * the root export holds the public types only.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as lib from '../../../lib';
+
+interface TypeRef {
+  readonly fqn?: string;
+  readonly primitive?: string;
+  readonly collection?: { kind: string; elementtype: TypeRef };
+  readonly union?: unknown;
+}
+interface Parameter {
+  readonly name: string;
+  readonly type: TypeRef;
+  readonly optional?: boolean;
+}
+interface Method {
+  readonly name: string;
+  readonly static?: boolean;
+  readonly protected?: boolean;
+  readonly parameters?: Parameter[];
+  readonly returns?: { type: TypeRef; optional?: boolean };
+}
+interface Property {
+  readonly name: string;
+  readonly optional?: boolean;
+  readonly docs?: { default?: string; summary?: string };
+}
+interface JsiiType {
+  readonly fqn: string;
+  readonly kind: 'class' | 'interface' | 'enum';
+  readonly datatype?: boolean;
+  readonly base?: string;
+  readonly abstract?: boolean;
+  readonly methods?: Method[];
+  readonly properties?: Property[];
+}
+
+const assemblyFile = path.resolve(__dirname, '../../../.jsii');
+const assembly = JSON.parse(fs.readFileSync(assemblyFile, 'utf8')) as { types: Record<string, JsiiType> };
+const types = Object.values(assembly.types);
+const classes = types.filter((t) => t.kind === 'class');
+const structs = types.filter((t) => t.kind === 'interface' && t.datatype);
+const PATTERN = 'cdk-messaging-patterns.MessagingPattern';
+const GRANT = 'aws-cdk-lib.aws_iam.Grant';
+
+const methodsOf = (kind: (m: Method) => boolean) =>
+  classes.flatMap((c) => (c.methods ?? []).filter((m) => !m.static && !m.protected && kind(m)).map((m) => ({ cls: c.fqn, m })));
+
+describe('the construct contract', () => {
+  it('is checked against a current assembly (npm run build writes .jsii)', () => {
+    expect(fs.statSync(assemblyFile).mtimeMs).toBeGreaterThanOrEqual(fs.statSync(path.resolve(__dirname, '../../../lib/index.ts')).mtimeMs);
+    expect(classes.length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('every construct extends MessagingPattern', () => {
+    const notPatterns = classes.filter((c) => c.fqn !== PATTERN && c.base !== PATTERN).map((c) => c.fqn);
+    expect(notPatterns).toEqual([]);
+  });
+
+  it('every optional prop documents its default with @default', () => {
+    const missing = structs.flatMap((s) =>
+      (s.properties ?? []).filter((p) => p.optional && !p.docs?.default).map((p) => `${s.fqn}.${p.name}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('every grant returns one iam.Grant (the combined grant, KMS included), never an array or nothing', () => {
+    const grants = methodsOf((m) => m.name.startsWith('grant'));
+    expect(grants.length).toBeGreaterThan(10);
+    const wrong = grants.filter(({ m }) => m.returns?.type.fqn !== GRANT || m.returns.optional).map(({ cls, m }) => `${cls}.${m.name}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('functions are wired by connectX(fn): a grant and the environment, one verb in every construct', () => {
+    const connects = methodsOf((m) => m.name.startsWith('connect'));
+    expect(connects.map(({ cls, m }) => `${cls.replace('cdk-messaging-patterns.', '')}.${m.name}`).sort()).toEqual([
+      'ClaimCheck.connectConsumer',
+      'ClaimCheck.connectProducer',
+      'DelayQueue.connectProducer',
+      'FailureReasonStore.connectRecorder',
+      'IdempotencyTable.connectConsumer',
+      'PriorityQueue.connectProducer',
+      'RequestReply.connectRequester',
+      'SequentialConvoy.connectProducer',
+      'WorkQueue.connectProducer',
+    ]);
+    for (const { m } of connects) {
+      expect(m.parameters?.[0].type.fqn).toBe('aws-cdk-lib.aws_lambda.IFunction');
+      expect(m.returns?.type.fqn).toBe(GRANT);
+    }
+    // No other public method takes a function to wire (the old verbs configureProducer, addRequester, addRecorder, connect).
+    const others = methodsOf((m) => !m.name.startsWith('connect') && m.parameters?.[0]?.type.fqn === 'aws-cdk-lib.aws_lambda.IFunction');
+    expect(others.map(({ cls, m }) => `${cls}.${m.name}`)).toEqual([]);
+  });
+
+  it('metrics are metricX(props?) returning a CloudWatch metric', () => {
+    const metrics = methodsOf((m) => m.name.startsWith('metric'));
+    expect(metrics.length).toBeGreaterThan(15);
+    for (const { m } of metrics) {
+      expect(m.returns?.type.fqn).toMatch(/^aws-cdk-lib\.aws_cloudwatch\.I?Metric$/);
+      expect(m.parameters?.at(-1)).toMatchObject({
+        name: 'props',
+        optional: true,
+        type: { fqn: 'aws-cdk-lib.aws_cloudwatch.MetricOptions' },
+      });
+    }
+  });
+
+  it('every construct takes the alarms prop and can add alarms of your own', () => {
+    const props = structs.find((s) => s.fqn === 'cdk-messaging-patterns.MessagingPatternProps');
+    expect(props?.properties?.map((p) => p.name)).toEqual(['alarms']);
+    const pattern = classes.find((c) => c.fqn === PATTERN);
+    expect(pattern?.methods?.map((m) => m.name)).toContain('addAlarm');
+  });
+
+  it('the root export holds the public types only: no builders, validator, nag helpers or defaults', () => {
+    const names = Object.keys(lib).sort();
+    const published = new Set(types.map((t) => t.fqn.replace('cdk-messaging-patterns.', '')));
+    // MessagingPatternsError extends Error, which jsii cannot model: TypeScript-only.
+    expect(names.filter((n) => !published.has(n))).toEqual(['MessagingPatternsError']);
+    for (const leaked of [
+      'buildQueue',
+      'PropsValidator',
+      'KitFunction',
+      'handlerCode',
+      'grantSendOnly',
+      'nagReference',
+      'DEFAULT_MAX_RECEIVE_COUNT',
+    ]) {
+      expect(names).not.toContain(leaked);
+    }
+  });
+});
