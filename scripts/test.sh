@@ -16,6 +16,17 @@ step "lint";        npx eslint .
 step "format";      npx prettier --check .
 step "type check";  npx tsc -p tsconfig.json --noEmit
 step "build";       node scripts/build.mjs
+# The API report: the public surface as jsii sees it. A change to it must be committed with the
+# change that causes it (npm run api), so reviewers see it.
+step "API report"
+api_tmp="$(mktemp -d)"
+JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx jsii-docgen -o "$api_tmp/API.md"
+if ! diff -u API.md "$api_tmp/API.md" >"$api_tmp/api.diff"; then
+  head -60 "$api_tmp/api.diff"
+  echo "API.md is out of date with the public API: run 'npm run api' and commit API.md" >&2
+  exit 1
+fi
+rm -rf "$api_tmp"
 step "unit tests";  npx jest --selectProjects unit
 step "smoke test";  npx jest --selectProjects smoke --runInBand
 
