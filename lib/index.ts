@@ -1,6 +1,7 @@
 export * from './claim-check';
 export * from './core';
 export * from './dead-letter-queue';
+export * from './event-router';
 export * from './delay-queue';
 export * from './priority-queue';
 export * from './request-reply';

@@ -99,8 +99,14 @@ export interface MessagingPatternProps {
 
 /** One alarm a construct creates, before the user's overrides (internal). */
 export interface KitAlarmSpec {
-  /** The alarm's id: its construct id and its key in `overrides`. */
+  /** The alarm's id: its construct id, and its key in `overrides` unless `overrideId` says otherwise. */
   readonly id: string;
+  /**
+   * The key in `overrides` when several alarms share one (the alarms of a route's second rule).
+   *
+   * @default - `id`
+   */
+  readonly overrideId?: string;
   /** The metric, with the kit's period and statistic. */
   readonly metric: cloudwatch.Metric;
   readonly threshold: number;
@@ -151,7 +157,7 @@ export function addAlarmActions(alarm: cloudwatch.Alarm, props: AlarmsProps | un
  * overrides applied and the alarm actions wired; nothing when the user turned it off.
  */
 export function createAlarm(scope: IConstruct, props: AlarmsProps | undefined, spec: KitAlarmSpec): cloudwatch.Alarm | undefined {
-  const config = props?.overrides?.[spec.id] ?? {};
+  const config = props?.overrides?.[spec.overrideId ?? spec.id] ?? {};
   if (config.enabled === false) return undefined;
   const threshold = config.threshold ?? spec.threshold;
   const evaluationPeriods = config.evaluationPeriods ?? spec.evaluationPeriods ?? 1;

@@ -1,5 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 
 /**
  * Every default the kit chooses, in one place, each with its reason. Durations and numbers that
@@ -142,3 +144,105 @@ export const REAPER_TIMEOUT = Duration.minutes(2);
 
 /** The reaper runs every quarter of the idle timeout, so a queue lives at most 1.25 idle timeouts. */
 export const REAPER_RUNS_PER_IDLE_TIMEOUT = 4;
+
+// ---------------------------------------------------------------------------------------------
+// EventRouter
+
+/**
+ * Retry policy of every route target: EventBridge's own defaults (185 attempts over 24 hours),
+ * set explicitly so that what is left after them goes to the dead-letter queue.
+ */
+export const EVENT_TARGET_RETRY_ATTEMPTS = 185;
+export const EVENT_TARGET_MAX_EVENT_AGE = Duration.hours(24);
+
+/**
+ * Archive retention: a month of events to replay after an incident, without the indefinite
+ * retention (and cost) that is EventBridge's own default.
+ */
+export const EVENT_ARCHIVE_RETENTION = Duration.days(30);
+
+// ---------------------------------------------------------------------------------------------
+// StreamPipeline
+
+/** Retention of a stream the kit creates: Kinesis's own default, a day to recover from an outage. */
+export const DEFAULT_STREAM_RETENTION = Duration.hours(24);
+
+/**
+ * Where a new event source mapping starts reading: TRIM_HORIZON, the oldest record the stream
+ * still holds. LATEST loses what producers wrote before the mapping existed (producers deployed in
+ * the same stack, a mapping replaced when enhanced fan-out is turned on); the cost of TRIM_HORIZON
+ * is that a mapping on a stream that already holds data processes that data (handlers are
+ * idempotent anyway, since Kinesis delivers at least once).
+ */
+export const DEFAULT_STREAM_STARTING_POSITION = lambda.StartingPosition.TRIM_HORIZON;
+
+/** Records per batch of a Kinesis event source mapping: 100, Lambda's own default. */
+export const DEFAULT_STREAM_BATCH_SIZE = 100;
+
+/**
+ * Retries of a failing batch before its records go to the on-failure destination: 3, never Lambda's
+ * default -1 (retry until the record expires, which blocks the shard for up to the whole retention).
+ * Bisection isolates a failing record first (splitting a batch does not count as a retry), so the
+ * retries are those of the failing record alone; four attempts in a row that fail the same record
+ * mean poison, not a blip. Transient errors are the handler's to retry, with backoff (the AWS SDK's
+ * retries): the shard waits while Lambda retries, and nothing behind the record moves.
+ */
+export const DEFAULT_STREAM_RETRY_ATTEMPTS = 3;
+
+/**
+ * `maxRecordAge` as a share of the stream's retention: half (12 hours for the 24-hour default), at
+ * most Lambda's 7 days. A record the consumer could not reach in time (a lagging consumer, not a
+ * failing one: failures end with the retries) is skipped to the on-failure destination while it is
+ * still in the stream for at least as long again, so an operator can read it back by the sequence
+ * numbers in the metadata. A fixed hour would skip records on any backlog longer than an hour.
+ */
+export const STREAM_RECORD_AGE_SHARE_OF_RETENTION = 0.5;
+
+/**
+ * The iterator-age alarm fires at half the `maxRecordAge` in effect (6 hours with the defaults, a
+ * quarter of the retention): the consumer lags, and records will be skipped at `maxRecordAge` if it
+ * does not catch up. Half of the retention, the other common choice, would be the very moment the
+ * default `maxRecordAge` skips them.
+ */
+export const ITERATOR_AGE_ALARM_SHARE_OF_RECORD_AGE = 0.5;
+
+/** The iterator-age alarm waits for 3 consecutive minutes above the threshold, so one slow batch does not page. */
+export const ITERATOR_AGE_EVALUATION_PERIODS = 3;
+
+// ---------------------------------------------------------------------------------------------
+// FanOut
+
+/**
+ * Encryption of a fan-out subscription queue (and of its dead-letter queues) when no key is given:
+ * SSE-SQS. The keys are SQS's own, so SNS needs nothing but the queue policy to send (AWS: the
+ * key-policy step of an SNS-to-SQS subscription applies to customer managed keys), there is no key
+ * to pay for ($1 a month per key plus requests) and no key policy to get wrong. The AWS managed key
+ * `alias/aws/sqs` is the one choice that does not work: its key policy cannot grant
+ * `sns.amazonaws.com`, so SNS drops every message (the kit fails synth on it). Give `encryptionKey`
+ * for a customer managed key: the kit adds the SNS statement to its policy, scoped to the topic.
+ */
+export const FAN_OUT_QUEUE_ENCRYPTION = sqs.QueueEncryption.SQS_MANAGED;
+
+/**
+ * Raw message delivery on queue subscriptions: the body is the published message and its message
+ * attributes arrive as SQS message attributes, which is what the kit's consumers read
+ * (`processSqsBatch`, `parseJsonBody`, the idempotency key attribute); the SNS envelope (topic,
+ * signature, timestamp) adds about 1 KB per message that no queue consumer checks.
+ */
+export const FAN_OUT_RAW_MESSAGE_DELIVERY = true;
+
+/**
+ * A FIFO topic deduplicates by a SHA-256 of the body when the publisher gives no deduplication id
+ * (as `SequentialConvoy` does for its queue): without it every publish must carry one.
+ */
+export const FAN_OUT_CONTENT_BASED_DEDUPLICATION = true;
+
+/**
+ * Every subscription gets a redrive policy (its own dead-letter queue): a message SNS cannot deliver
+ * (queue policy or key policy denies it, the queue or function is gone, a client error) is otherwise
+ * dropped after SNS's retries.
+ */
+export const FAN_OUT_SUBSCRIPTION_DEAD_LETTER_QUEUE = true;
+
+/** The failed-notifications alarm fires on the first one: each is a message a subscriber did not get. */
+export const NOTIFICATIONS_FAILED_ALARM_THRESHOLD = 1;

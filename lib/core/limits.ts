@@ -43,3 +43,27 @@ export const SCHEDULE_MIN_EVENT_AGE = Duration.minutes(1);
 
 /** A day, the unit of S3 lifecycle rules. */
 export const ONE_DAY = Duration.days(1);
+
+/** EventBridge: targets per rule, and a target's retry policy. */
+export const EVENTS_MAX_TARGETS_PER_RULE = 5;
+export const EVENT_TARGET_MAX_RETRY_ATTEMPTS = 185;
+export const EVENT_TARGET_MIN_EVENT_AGE = Duration.minutes(1);
+export const EVENT_TARGET_MAX_EVENT_AGE_LIMIT = Duration.hours(24);
+
+/** Kinesis Data Streams: retention, and the name of a registered (enhanced fan-out) consumer. */
+export const KINESIS_MIN_RETENTION = Duration.hours(24);
+export const KINESIS_MAX_RETENTION = Duration.hours(8760);
+export const KINESIS_CONSUMER_NAME_MAX_LENGTH = 128;
+
+/** Kinesis and DynamoDB Streams event source mappings. */
+export const STREAM_MAX_BATCH_SIZE = 10_000;
+export const STREAM_MAX_BATCHING_WINDOW = Duration.minutes(5);
+export const STREAM_MAX_RETRY_ATTEMPTS = 10_000;
+export const STREAM_MIN_RECORD_AGE = Duration.minutes(1);
+export const STREAM_MAX_RECORD_AGE = Duration.days(7);
+export const STREAM_MAX_PARALLELIZATION_FACTOR = 10;
+export const STREAM_MAX_TUMBLING_WINDOW = Duration.minutes(15);
+
+/** SNS filter policies: keys per policy (leaf keys in a body policy), and combinations of values. */
+export const SNS_FILTER_POLICY_MAX_KEYS = 5;
+export const SNS_FILTER_POLICY_MAX_COMBINATIONS = 150;

@@ -137,6 +137,16 @@ export function createQueueKey(scope: Construct, id: string, servicePrincipals: 
 }
 
 /**
+ * True when `queue` is encrypted with the AWS managed key `alias/aws/sqs`, which AWS services (SNS,
+ * EventBridge, S3) cannot use: they cannot send to such a queue, and the message is dropped.
+ */
+export function isAwsManagedQueueKey(queue: sqs.IQueue): boolean {
+  if (queue.encryptionType === sqs.QueueEncryption.KMS_MANAGED) return true;
+  const key = queue.encryptionMasterKey as (kms.IKey & { aliasName?: string }) | undefined;
+  return key?.aliasName === 'alias/aws/sqs';
+}
+
+/**
  * Checks the shared queue props. Every conflict is collected into `v`; call `v.throwIfInvalid()`.
  */
 export function validateQueueInputs(v: PropsValidator, props: BuildQueueOptions): void {

@@ -34,6 +34,12 @@ export const ENV = {
   deadLetterQueueArn: 'DEAD_LETTER_QUEUE_ARN',
   destinationQueueArn: 'DESTINATION_QUEUE_ARN',
   maxMessagesPerSecond: 'MAX_MESSAGES_PER_SECOND',
+  /** EventRouter publishers and replayers. */
+  eventBusName: 'EVENT_BUS_NAME',
+  eventRouterConfig: 'EVENT_ROUTER_CONFIG',
+  /** StreamPipeline producers: the stream's name and ARN. */
+  streamName: 'STREAM_NAME',
+  streamArn: 'STREAM_ARN',
   /** PriorityQueue's strict-mode dispatcher. */
   priorityLevels: 'PRIORITY_LEVELS',
   consumerFunction: 'CONSUMER_FUNCTION',
@@ -42,6 +48,8 @@ export const ENV = {
   consumerTimeoutSeconds: 'CONSUMER_TIMEOUT_SECONDS',
   runSeconds: 'RUN_SECONDS',
   idleWaitSeconds: 'IDLE_WAIT_SECONDS',
+  /** FanOut publishers: the topic's ARN. */
+  fanOutTopicArn: 'FAN_OUT_TOPIC_ARN',
 } as const;
 
 /**
