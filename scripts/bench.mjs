@@ -4,6 +4,7 @@
 // the bench with esbuild (so it measures the current source, not a stale dist/), and runs it.
 //
 //   BENCH_MESSAGES=200   messages per path and variant
+//   BENCH_ONLY=publish   only these benches (comma-separated: idempotency, publish)
 //   LOCALSTACK_PORT / LOCALSTACK_ENDPOINT   as for scripts/localstack.sh
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,7 +40,7 @@ try {
   // One self-contained bundle (SDK and Powertools included), so it runs from the temp folder.
   const outfile = join(out, 'bench.mjs');
   await esbuild.build({
-    entryPoints: [join(root, 'scripts', 'bench', 'idempotency.ts')],
+    entryPoints: [join(root, 'scripts', 'bench', 'index.ts')],
     outfile,
     bundle: true,
     platform: 'node',

@@ -1,0 +1,12 @@
+export { MessagingPatternsRuntimeError, isRetryable } from '../internal/errors';
+export { PublishConfigurationError, PublishError, PublishFailedError, PublishInputError } from './errors';
+export { EventBridgePublisher, eventBridgeEntrySize } from './eventbridge';
+export type { EventBridgePublishEntry, EventBridgePublished, EventBridgePublisherOptions } from './eventbridge';
+export { KinesisPublisher, kinesisRecordSize } from './kinesis';
+export type { KinesisPublishEntry, KinesisPublished, KinesisPublisherOptions } from './kinesis';
+export { BatchPublisher } from './publisher';
+export type { BatchLimits, EntryOutcome, OrderingMode, PreparedEntry, PublishEntryBase, PublisherOptions } from './publisher';
+export { assertAllPublished } from './result';
+export type { FailedEntry, PublishResult, PublishedEntry } from './result';
+export { SnsPublisher, snsMessageSize } from './sns';
+export type { SnsPublishEntry, SnsPublished, SnsPublisherOptions } from './sns';
