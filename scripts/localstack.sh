@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # LocalStack for the integration tests: an endpoint you already run, a Docker container, or
 # LocalStack 4.13.1 in host mode (no Docker) with this repo's plugins (Lambda as local Node.js
-# processes, DynamoDB on moto).
+# processes, DynamoDB on moto, a firing Scheduler, EventBridge replays/retries/dead-letter queues).
 #
 # usage: scripts/localstack.sh start|stop|status|logs [-f]|install|env
 #
@@ -23,6 +23,7 @@
 #                                           python3.11, python3.12, python3 that runs and is 3.10-3.13)
 #   LOCALSTACK_VENV, LOCALSTACK_STATE_DIR   override .venv-localstack / .localstack
 #   LAMBDA_KEEPALIVE_MS, LS_LOG, DEBUG, LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT  passed through (host mode)
+#   CMP_* (plugin settings, scripts/localstack-plugins/README.md)           inherited (host mode)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -188,15 +189,23 @@ ensure_venv() {
   fi
 }
 
-# prints "lambda=yes|no ddb=yes|no scheduler=yes|no" for the plugins as LocalStack's own loaders see them
+# prints "lambda=yes|no ddb=yes|no scheduler=yes|no events=yes|no archive=yes|no snsbatch=yes|no" for the plugins
+# as LocalStack's own loaders see them
 plugin_report() {
-  "$VENV/bin/python" - <<'EOF' 2>/dev/null || echo "lambda=no ddb=no scheduler=no"
+  "$VENV/bin/python" - <<'EOF' 2>/dev/null || echo "lambda=no ddb=no scheduler=no events=no archive=no snsbatch=no"
+from localstack.runtime.hooks import on_infra_start
+from localstack.services.cloudformation.resource_provider import plugin_manager as cfn
 from localstack.services.lambda_.invocation.runtime_executor import EXECUTOR_PLUGIN_MANAGER as m
 from localstack.services.plugins import SERVICE_PLUGINS as S
-lam = "process" in m.list_names()
-ddb = "moto" in S.api_provider_specs.get("dynamodb", []) and "moto" in S.api_provider_specs.get("dynamodbstreams", [])
-sched = "firing" in S.api_provider_specs.get("scheduler", [])
-print(f"lambda={'yes' if lam else 'no'} ddb={'yes' if ddb else 'no'} scheduler={'yes' if sched else 'no'}")
+found = {
+    "lambda": "process" in m.list_names(),
+    "ddb": "moto" in S.api_provider_specs.get("dynamodb", []) and "moto" in S.api_provider_specs.get("dynamodbstreams", []),
+    "scheduler": "firing" in S.api_provider_specs.get("scheduler", []),
+    "events": "parity" in S.api_provider_specs.get("events", []),
+    "archive": "AWS::Events::Archive" in cfn.list_names(),
+    "snsbatch": "cmp_sns_batch_dlq" in on_infra_start.manager.list_names(),
+}
+print(" ".join(f"{k}={'yes' if v else 'no'}" for k, v in found.items()))
 EOF
 }
 
@@ -252,6 +261,15 @@ start_host() {
   # EventBridge Scheduler that fires its schedules (LocalStack's only stores them).
   [[ "$report" == *"scheduler=yes"* ]] || die "the scheduler:firing provider is not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
   provider_env+=(PROVIDER_OVERRIDE_SCHEDULER=firing)
+  # EventBridge with replays that work, target retries and dead-letter queues, disabled rules that stay quiet;
+  # CloudFormation AWS::Events::Archive; SNS PublishBatch dead letters of the failed entries only. The EventBridge
+  # and SNS plugins change LocalStack 4.13.1 code: a LocalStack that differs stops the start.
+  [[ "$report" == *"events=yes"* ]] || die "the events:parity provider is not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
+  [[ "$report" == *"archive=yes"* ]] || die "the AWS::Events::Archive resource provider is not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
+  [[ "$report" == *"snsbatch=yes"* ]] || die "the cmp_sns_batch_dlq hook is not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
+  "$VENV/bin/python" -m cmp_localstack.localstack_shapes >&2 ||
+    die "the installed LocalStack is not what the EventBridge/SNS plugins expect (cmp_localstack/localstack_shapes.py)"
+  provider_env+=(PROVIDER_OVERRIDE_EVENTS=parity)
 
   # What the emulated Node.js runtime offers functions besides their code: the AWS SDK v3 only.
   node "$ROOT/scripts/localstack/lambda-runtime-modules.mjs" "$STATE_DIR/lambda-runtime" >&2

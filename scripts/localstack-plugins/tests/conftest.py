@@ -87,3 +87,23 @@ def wait_until():
     """wait_until(predicate, timeout=30, interval=0.2, message=...): poll until truthy, return the
     value, or fail the test after ``timeout`` seconds."""
     return _wait_until
+
+
+def _drain(sqs, url: str, wait: float = 2.0, expect: int | None = None) -> list[dict]:
+    messages, deadline = [], time.monotonic() + wait
+    while time.monotonic() < deadline and (expect is None or len(messages) < expect):
+        res = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        for m in res.get("Messages", []):
+            messages.append(m)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return messages
+
+
+@pytest.fixture(scope="session")
+def drain():
+    """drain(sqs, url, wait=2, expect=None): receives and deletes messages (all attributes) for ``wait`` seconds or
+    until ``expect`` arrived; returns them. Use it to assert that nothing (more) arrives, too."""
+    return _drain
