@@ -10,12 +10,15 @@
 import { createHash } from 'node:crypto';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { EXAMPLE_ENV } from '../../../lib/core/wire';
 import { processSqsBatch } from '../../runtime/batch/sqs';
 import { S3ClaimCheck } from '../../runtime/claim-check/s3';
+import { handlerLogger } from '../../runtime/internal/logger';
 
+const logger = handlerLogger('claim-check-consumer');
 const claims = new S3ClaimCheck();
 const sqs = new SQSClient({});
-const resultsQueueUrl = process.env.RESULTS_QUEUE_URL;
+const resultsQueueUrl = process.env[EXAMPLE_ENV.resultsQueueUrl];
 
 /** The `id` member of a JSON payload, if any. */
 function idOf(payload: string): string | undefined {
@@ -58,5 +61,7 @@ async function processRecord(record: SQSRecord): Promise<void> {
   );
 }
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processSqsBatch(event, processRecord, { context, throwOnFullBatchFailure: false });
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  return processSqsBatch(event, processRecord, { context, throwOnFullBatchFailure: false, logger });
+};

@@ -11,31 +11,36 @@
  */
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ENV, EXAMPLE_ENV } from '../../../lib/core/wire';
 import { parseJsonBody, processSqsBatch } from '../../runtime/batch/sqs';
-import { FAILURE_REASON_BUCKET_ENV, S3FailureReasonStore } from '../../runtime/dlq/failure-reasons';
+import { S3FailureReasonStore } from '../../runtime/dlq/failure-reasons';
+import { MessagingPatternsRuntimeError } from '../../runtime/internal/errors';
+import { handlerLogger } from '../../runtime/internal/logger';
 
-/** A task this version of the consumer cannot process. */
-export class UnsupportedTaskError extends Error {
-  constructor(message: string) {
-    super(message);
+/** A task this version of the consumer cannot process (until a version that supports it is deployed). */
+export class UnsupportedTaskError extends MessagingPatternsRuntimeError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super(message, { retryable: false, context });
     this.name = 'UnsupportedTaskError';
   }
 }
 
+const logger = handlerLogger('dead-letter-queue-consumer');
 const sqs = new SQSClient({});
-const reasons = process.env[FAILURE_REASON_BUCKET_ENV] ? S3FailureReasonStore.fromEnvironment() : undefined;
+const reasons = process.env[ENV.failureReasonBucket] ? S3FailureReasonStore.fromEnvironment() : undefined;
 // read once per cold start: a configuration change (the "fix" before a redrive) starts new environments
-const supported = (process.env.SUPPORTED_KINDS ?? 'hash').split(',').map((k) => k.trim());
-const resultsQueueUrl = process.env.RESULTS_QUEUE_URL;
+const supported = (process.env[EXAMPLE_ENV.supportedKinds] ?? 'hash').split(',').map((k) => k.trim());
+const resultsQueueUrl = process.env[EXAMPLE_ENV.resultsQueueUrl];
 
 async function processTask(record: SQSRecord): Promise<void> {
   const task = parseJsonBody<{ taskId?: unknown; kind?: unknown }>(record);
   if (typeof task?.taskId !== 'string' || typeof task.kind !== 'string') {
-    throw new UnsupportedTaskError(`message ${record.messageId}: taskId and kind must be strings`);
+    throw new UnsupportedTaskError(`message ${record.messageId}: taskId and kind must be strings`, { messageId: record.messageId });
   }
   if (!supported.includes(task.kind)) {
     throw new UnsupportedTaskError(
       `task ${task.taskId}: kind '${task.kind}' is not supported by this version (supported: ${supported.join(', ')})`,
+      { messageId: record.messageId, taskId: task.taskId, kind: task.kind },
     );
   }
   if (resultsQueueUrl) {
@@ -52,5 +57,12 @@ async function processTask(record: SQSRecord): Promise<void> {
   }
 }
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processSqsBatch(event, processTask, { context, throwOnFullBatchFailure: false, onRecordFailure: reasons?.onRecordFailure });
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  return processSqsBatch(event, processTask, {
+    context,
+    throwOnFullBatchFailure: false,
+    onRecordFailure: reasons?.onRecordFailure,
+    logger,
+  });
+};

@@ -9,9 +9,19 @@
  * Environment: DEAD_LETTER_QUEUE_ARN; DESTINATION_QUEUE_ARN (optional: else messages go back to
  * the queues they came from); MAX_MESSAGES_PER_SECOND (optional).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { cancelRedrive, describeQueue, latestRedrive, startRedrive, type RedriveTask } from '../../runtime/dlq/operations';
+import { ENV } from '../../../lib/core/wire';
+import { DeadLetterQueueConfigurationError } from '../../runtime/dlq/errors';
+import {
+  MAX_REDRIVE_RATE,
+  type RedriveTask,
+  cancelRedrive,
+  describeQueue,
+  latestRedrive,
+  startRedrive,
+} from '../../runtime/dlq/operations';
+import { handlerLogger } from '../../runtime/internal/logger';
+import { type Fail, checkInteger, checkQueueArn, numberFromEnvironment } from '../../runtime/internal/options';
 
 /** What the function is asked to do. */
 export interface RedriveRequest {
@@ -32,18 +42,26 @@ export interface RedriveResponse {
   readonly moved?: number;
 }
 
-const logger = new Logger({ serviceName: 'dead-letter-queue-redrive' });
+const ACTIONS: ReadonlyArray<RedriveResponse['action']> = ['start', 'status', 'cancel'];
+
+const logger = handlerLogger('dead-letter-queue-redrive');
 const sqs = new SQSClient({});
 
+const fail: Fail = (option, message, value) => {
+  throw new DeadLetterQueueConfigurationError(option, message, { value });
+};
+
+/** The function's settings, checked: every malformed variable is named. */
 function config(): { deadLetterQueueArn: string; destinationArn?: string; maxMessagesPerSecond?: number } {
-  const deadLetterQueueArn = process.env.DEAD_LETTER_QUEUE_ARN;
-  if (!deadLetterQueueArn) throw new Error('DEAD_LETTER_QUEUE_ARN is not set');
-  const rate = process.env.MAX_MESSAGES_PER_SECOND;
-  return {
-    deadLetterQueueArn,
-    destinationArn: process.env.DESTINATION_QUEUE_ARN || undefined,
-    maxMessagesPerSecond: rate ? Number(rate) : undefined,
-  };
+  const deadLetterQueueArn = process.env[ENV.deadLetterQueueArn];
+  if (!deadLetterQueueArn) fail(ENV.deadLetterQueueArn, `${ENV.deadLetterQueueArn} is not set`, deadLetterQueueArn);
+  checkQueueArn(fail, ENV.deadLetterQueueArn, deadLetterQueueArn);
+  const destinationArn = process.env[ENV.destinationQueueArn] || undefined;
+  if (destinationArn !== undefined) checkQueueArn(fail, ENV.destinationQueueArn, destinationArn);
+  const maxMessagesPerSecond = numberFromEnvironment(fail, ENV.maxMessagesPerSecond, (f, v) =>
+    checkInteger(f, ENV.maxMessagesPerSecond, v, 1, MAX_REDRIVE_RATE),
+  );
+  return { deadLetterQueueArn: deadLetterQueueArn!, destinationArn, maxMessagesPerSecond };
 }
 
 async function queueIsEmpty(arn: string): Promise<boolean> {
@@ -54,6 +72,7 @@ async function queueIsEmpty(arn: string): Promise<boolean> {
 export const handler = async (event: RedriveRequest | null | undefined): Promise<RedriveResponse> => {
   const cfg = config();
   const action = event?.action ?? 'start';
+  if (!ACTIONS.includes(action)) fail('action', `unknown action '${String(action)}': use start, status or cancel`, action);
 
   if (action === 'status') {
     const task = await latestRedrive(sqs, cfg.deadLetterQueueArn);
@@ -66,8 +85,6 @@ export const handler = async (event: RedriveRequest | null | undefined): Promise
     logger.info(moved === undefined ? 'no redrive running' : 'redrive cancelled', { moved });
     return { action, outcome: moved === undefined ? 'not-running' : 'cancelled', moved };
   }
-
-  if (action !== 'start') throw new Error(`unknown action '${String(action)}': use start, status or cancel`);
 
   // A schedule skips an empty queue (no task, no noise); an operator's start always starts.
   if (event?.trigger === 'schedule' && (await queueIsEmpty(cfg.deadLetterQueueArn))) {

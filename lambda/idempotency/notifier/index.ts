@@ -21,8 +21,11 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 // zod/mini with the English messages: 20 KiB in the bundle instead of 440 KiB for `import { z } from 'zod'`.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { EXAMPLE_ENV } from '../../../lib/core/wire';
 import { parseJsonBody, processSqsBatch } from '../../runtime/batch/sqs';
 import { LockIdempotency } from '../../runtime/idempotency/lock';
+import { MessagingPatternsRuntimeError } from '../../runtime/internal/errors';
+import { handlerLogger } from '../../runtime/internal/logger';
 
 /** An order event. */
 export const OrderEventSchema = z.object({
@@ -32,25 +35,26 @@ export const OrderEventSchema = z.object({
 });
 export type OrderEvent = z.infer<typeof OrderEventSchema>;
 
-/** A message that can never become a valid order event. */
-export class InvalidOrderEventError extends Error {
+/** Thrown for a message that can never become a valid order event. */
+export class InvalidOrderEventError extends MessagingPatternsRuntimeError {
   constructor(messageId: string, issues: string) {
-    super(`message ${messageId} is not a valid order event: ${issues}`);
+    super(`message ${messageId} is not a valid order event: ${issues}`, { retryable: false, context: { messageId } });
     this.name = 'InvalidOrderEventError';
   }
 }
 
-/** A failure injected by a test (FAULT_INJECTION=on). */
-export class InjectedFaultError extends Error {
+/** Thrown for a failure injected by a test (FAULT_INJECTION=on), on the first delivery only: retryable. */
+export class InjectedFaultError extends MessagingPatternsRuntimeError {
   constructor(fault: string, orderId: string) {
-    super(`injected fault ${fault} for order ${orderId}`);
+    super(`injected fault ${fault} for order ${orderId}`, { retryable: true, context: { fault, orderId } });
     this.name = 'InjectedFaultError';
   }
 }
 
+const logger = handlerLogger('idempotency-notifier');
 const sqs = new SQSClient({});
-const outputQueueUrl = process.env.OUTPUT_QUEUE_URL ?? '';
-const faultsOn = process.env.FAULT_INJECTION === 'on';
+const outputQueueUrl = process.env[EXAMPLE_ENV.outputQueueUrl] ?? '';
+const faultsOn = process.env[EXAMPLE_ENV.faultInjection] === 'on';
 z.config(en());
 const idempotency = new LockIdempotency({ keySelector: 'powertools_json(body).orderId' });
 
@@ -85,12 +89,14 @@ async function processOrderEvent(record: SQSRecord, context?: Context): Promise<
   const order = readOrderEvent(record);
   await notifyOnce(record, order, context!);
   if (faultsOn && record.attributes.ApproximateReceiveCount === '1' && order.fault === 'crash-after-complete') {
-    console.error(JSON.stringify({ message: 'injected crash after completion', orderId: order.orderId }));
+    logger.error('injected crash after completion', { orderId: order.orderId });
     process.exit(1);
   }
 }
 
 // One record at a time: if the process dies, at most one effect can be inside lock mode's window
 // (published, completion not yet recorded), instead of every record in flight.
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processSqsBatch(event, processOrderEvent, { context, throwOnFullBatchFailure: false, processInParallel: false });
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  return processSqsBatch(event, processOrderEvent, { context, throwOnFullBatchFailure: false, processInParallel: false, logger });
+};

@@ -21,8 +21,11 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 // zod/mini with the English messages: 20 KiB in the bundle instead of 440 KiB for `import { z } from 'zod'`.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { EXAMPLE_ENV } from '../../../lib/core/wire';
 import { parseJsonBody, processSqsBatch } from '../../runtime/batch/sqs';
 import { TransactionalIdempotency } from '../../runtime/idempotency/transactional';
+import { MessagingPatternsRuntimeError } from '../../runtime/internal/errors';
+import { handlerLogger } from '../../runtime/internal/logger';
 
 /** A payment message. */
 export const PaymentSchema = z.object({
@@ -33,24 +36,25 @@ export const PaymentSchema = z.object({
 });
 export type Payment = z.infer<typeof PaymentSchema>;
 
-/** A message that can never become a valid payment. */
-export class InvalidPaymentError extends Error {
+/** Thrown for a message that can never become a valid payment. */
+export class InvalidPaymentError extends MessagingPatternsRuntimeError {
   constructor(messageId: string, issues: string) {
-    super(`message ${messageId} is not a valid payment: ${issues}`);
+    super(`message ${messageId} is not a valid payment: ${issues}`, { retryable: false, context: { messageId } });
     this.name = 'InvalidPaymentError';
   }
 }
 
-/** A failure injected by a test (FAULT_INJECTION=on). */
-export class InjectedFaultError extends Error {
+/** Thrown for a failure injected by a test (FAULT_INJECTION=on), on the first delivery only: retryable. */
+export class InjectedFaultError extends MessagingPatternsRuntimeError {
   constructor(fault: string, paymentId: string) {
-    super(`injected fault ${fault} for payment ${paymentId}`);
+    super(`injected fault ${fault} for payment ${paymentId}`, { retryable: true, context: { fault, paymentId } });
     this.name = 'InjectedFaultError';
   }
 }
 
-const paymentsTable = process.env.PAYMENTS_TABLE_NAME ?? '';
-const faultsOn = process.env.FAULT_INJECTION === 'on';
+const logger = handlerLogger('idempotency-payments');
+const paymentsTable = process.env[EXAMPLE_ENV.paymentsTableName] ?? '';
+const faultsOn = process.env[EXAMPLE_ENV.faultInjection] === 'on';
 z.config(en());
 const idempotency = new TransactionalIdempotency();
 
@@ -95,10 +99,12 @@ async function processPayment(record: SQSRecord): Promise<void> {
 
   if (fault === 'throw-after-commit') throw new InjectedFaultError(fault, payment.paymentId);
   if (fault === 'crash-after-commit') {
-    console.error(JSON.stringify({ message: 'injected crash after commit', paymentId: payment.paymentId }));
+    logger.error('injected crash after commit', { paymentId: payment.paymentId });
     process.exit(1);
   }
 }
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processSqsBatch(event, processPayment, { context, throwOnFullBatchFailure: false });
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  return processSqsBatch(event, processPayment, { context, throwOnFullBatchFailure: false, logger });
+};

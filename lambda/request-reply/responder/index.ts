@@ -6,6 +6,8 @@
  * waits before answering (to make a request time out), `reject` rejects the request with that
  * message (the requester gets a RequestRejectedError at once).
  */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { handlerLogger } from '../../runtime/internal/logger';
 import { RejectRequestError } from '../../runtime/request-reply/errors';
 import { requestHandler } from '../../runtime/request-reply/responder';
 
@@ -26,19 +28,29 @@ export interface ExampleReply {
   readonly result: unknown;
 }
 
-export const handler = requestHandler<ExampleRequest, ExampleReply>(async (request, { lambdaContext }) => {
-  if (request.delayMs) {
-    const budget = (lambdaContext?.getRemainingTimeInMillis() ?? 30_000) - 500;
-    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(request.delayMs!, budget))));
-  }
-  if (request.reject) throw new RejectRequestError(request.reject);
-  switch (request.op) {
-    case 'add':
-      if (typeof request.a !== 'number' || typeof request.b !== 'number') throw new RejectRequestError('add needs numbers a and b');
-      return { requestId: request.requestId, result: request.a + request.b };
-    case 'echo':
-      return { requestId: request.requestId, result: request.input ?? null };
-    default:
-      throw new RejectRequestError(`unknown op '${String((request as { op?: unknown }).op)}'`);
-  }
-});
+const logger = handlerLogger('request-reply-responder');
+
+const respond = requestHandler<ExampleRequest, ExampleReply>(
+  async (request, { lambdaContext }) => {
+    if (request.delayMs) {
+      const budget = (lambdaContext?.getRemainingTimeInMillis() ?? 30_000) - 500;
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(request.delayMs!, budget))));
+    }
+    if (request.reject) throw new RejectRequestError(request.reject);
+    switch (request.op) {
+      case 'add':
+        if (typeof request.a !== 'number' || typeof request.b !== 'number') throw new RejectRequestError('add needs numbers a and b');
+        return { requestId: request.requestId, result: request.a + request.b };
+      case 'echo':
+        return { requestId: request.requestId, result: request.input ?? null };
+      default:
+        throw new RejectRequestError(`unknown op '${String((request as { op?: unknown }).op)}'`);
+    }
+  },
+  { logger },
+);
+
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  return respond(event, context);
+};

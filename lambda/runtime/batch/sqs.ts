@@ -1,7 +1,16 @@
-import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
+import {
+  BatchProcessor,
+  EventType,
+  SqsFifoMessageGroupShortCircuitError,
+  SqsFifoPartialProcessorAsync,
+  SqsFifoShortCircuitError,
+  processPartialResponse,
+} from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type RuntimeLogger, resolveLogger } from '../internal/logger';
-import { MalformedMessageError } from './errors';
+import { isRetryable } from '../internal/errors';
+import { type RuntimeLogger, errorFields, resolveLogger } from '../internal/logger';
+import { type Fail, checkBoolean, checkFunction, checkLogger, checkOneOf } from '../internal/options';
+import { BatchConfigurationError, MalformedMessageError, SkippedBehindFailureError } from './errors';
 
 /**
  * What a FIFO consumer does after a message fails:
@@ -19,10 +28,12 @@ export interface RecordFailure {
   readonly receiveCount: number;
   readonly errorName: string;
   readonly errorMessage: string;
+  /**
+   * Whether the error says a retry may help (`retryable` of the run-time library's errors, false
+   * for other errors). Always set by `processSqsBatch`.
+   */
+  readonly retryable?: boolean;
 }
-
-/** Logs failures. `console` fits; so does a Powertools `Logger`. */
-export type FailureLogger = RuntimeLogger;
 
 /** Options of {@link processSqsBatch}. */
 export interface SqsBatchOptions {
@@ -57,21 +68,39 @@ export interface SqsBatchOptions {
   /**
    * Called for each record that failed, before the batch response is returned; use it to record
    * the failure reason next to the message (a side record an operator reads when peeking the DLQ).
-   * Errors it throws are logged and ignored.
+   * FIFO records failed unprocessed behind an earlier failure are passed too, with a
+   * {@link SkippedBehindFailureError}. Errors it throws are logged and ignored.
    *
    * @default - none
    */
   readonly onRecordFailure?: (record: SQSRecord, failure: RecordFailure, error: unknown) => void | Promise<void>;
   /**
-   * Where failures are logged, one structured line each. `null` turns logging off.
+   * Where failures are logged, one structured line each: a Powertools `Logger`, `console`, or
+   * anything with a `warn(message, fields)` method. `null` turns logging off.
    *
-   * @default console
+   * @default - the run-time library's shared Powertools `Logger`
    */
-  readonly logger?: FailureLogger | null;
+  readonly logger?: RuntimeLogger | null;
 }
 
 /** Handles one SQS record. Throw (or reject) to report it as failed. */
 export type SqsRecordHandler = (record: SQSRecord, context?: Context) => Promise<unknown> | unknown;
+
+const FIFO_FAILURE_MODES: readonly FifoFailureMode[] = ['skip-group', 'stop-batch'];
+
+const fail: Fail = (option, message, value) => {
+  throw new BatchConfigurationError(option, message, { value });
+};
+
+/** Checks the options of {@link processSqsBatch}; throws {@link BatchConfigurationError} naming the first bad one. */
+export function checkSqsBatchOptions(options: Omit<SqsBatchOptions, 'context'>): void {
+  if (options.fifo !== undefined && options.fifo !== 'auto') checkBoolean(fail, 'fifo', options.fifo);
+  if (options.fifoFailureMode !== undefined) checkOneOf(fail, 'fifoFailureMode', options.fifoFailureMode, FIFO_FAILURE_MODES);
+  checkBoolean(fail, 'processInParallel', options.processInParallel);
+  checkBoolean(fail, 'throwOnFullBatchFailure', options.throwOnFullBatchFailure);
+  checkFunction(fail, 'onRecordFailure', options.onRecordFailure);
+  checkLogger(fail, 'logger', options.logger);
+}
 
 const isFifoEvent = (event: SQSEvent): boolean => event.Records.length > 0 && (event.Records[0].eventSourceARN?.endsWith('.fifo') ?? false);
 
@@ -88,7 +117,43 @@ function describeFailure(record: SQSRecord, error: unknown): RecordFailure {
     receiveCount: receiveCountOf(record),
     errorName: err.name,
     errorMessage: err.message,
+    retryable: isRetryable(error),
   };
+}
+
+/**
+ * Powertools' FIFO processor, reporting the records it fails without calling the handler (the
+ * rest of a failed message group, or of the batch): each is passed to `onSkipped` with a
+ * {@link SkippedBehindFailureError} naming the message it waits behind, which also becomes its
+ * error in the batch result.
+ */
+class ReportingFifoProcessor extends SqsFifoPartialProcessorAsync {
+  private firstFailure?: string;
+  private readonly failedInGroup = new Map<string, string>();
+
+  constructor(
+    private readonly mode: FifoFailureMode,
+    private readonly onSkipped: (record: SQSRecord, error: SkippedBehindFailureError) => void,
+  ) {
+    super();
+  }
+
+  public override failureHandler(record: Parameters<SqsFifoPartialProcessorAsync['failureHandler']>[0], exception: Error) {
+    const sqsRecord = record as SQSRecord;
+    const groupId = sqsRecord.attributes?.MessageGroupId;
+    if (exception instanceof SqsFifoShortCircuitError || exception instanceof SqsFifoMessageGroupShortCircuitError) {
+      const behind =
+        exception instanceof SqsFifoMessageGroupShortCircuitError && groupId !== undefined
+          ? this.failedInGroup.get(groupId)
+          : this.firstFailure;
+      const skipped = new SkippedBehindFailureError(sqsRecord.messageId, behind, { messageGroupId: groupId, fifoFailureMode: this.mode });
+      this.onSkipped(sqsRecord, skipped);
+      return super.failureHandler(record, skipped);
+    }
+    this.firstFailure ??= sqsRecord.messageId;
+    if (groupId !== undefined && !this.failedInGroup.has(groupId)) this.failedInGroup.set(groupId, sqsRecord.messageId);
+    return super.failureHandler(record, exception);
+  }
 }
 
 /**
@@ -98,7 +163,11 @@ function describeFailure(record: SQSRecord, error: unknown): RecordFailure {
  *
  * Built on `@aws-lambda-powertools/batch`: `BatchProcessor` for standard queues,
  * `SqsFifoPartialProcessorAsync` for FIFO queues (records in order; after a failure the rest of the
- * group, or of the batch, is failed unprocessed so order is kept).
+ * group, or of the batch, is failed unprocessed so order is kept). Every failed record is logged
+ * and passed to `onRecordFailure`, those failed unprocessed too (with a
+ * {@link SkippedBehindFailureError} naming the failed message they wait behind).
+ *
+ * @throws BatchConfigurationError when an option is invalid (nothing is processed)
  *
  * @example
  * export const handler = async (event: SQSEvent, context: Context) =>
@@ -112,35 +181,42 @@ export async function processSqsBatch(
   recordHandler: SqsRecordHandler,
   options: SqsBatchOptions = {},
 ): Promise<SQSBatchResponse> {
+  checkSqsBatchOptions(options);
   const fifo = options.fifo === undefined || options.fifo === 'auto' ? isFifoEvent(event) : options.fifo;
   const logger = resolveLogger(options.logger);
 
-  const failures: Array<Promise<void>> = [];
+  const hooks: Array<Promise<void>> = [];
+  const report = (message: string, record: SQSRecord, error: unknown, extra: Record<string, unknown> = {}): void => {
+    const failure = describeFailure(record, error);
+    logger?.warn(message, { ...failure, ...errorFields(error), ...extra });
+    if (!options.onRecordFailure) return;
+    hooks.push(
+      Promise.resolve()
+        .then(() => options.onRecordFailure?.(record, failure, error))
+        .catch((hookError: unknown) => {
+          logger?.warn('onRecordFailure failed', { messageId: record.messageId, ...errorFields(hookError) });
+        }),
+    );
+  };
+
   const wrapped = async (record: SQSRecord, context?: Context): Promise<unknown> => {
     try {
       return await recordHandler(record, context);
     } catch (error) {
-      const failure = describeFailure(record, error);
-      logger?.warn(JSON.stringify({ message: 'message processing failed', ...failure }));
-      if (options.onRecordFailure) {
-        failures.push(
-          Promise.resolve()
-            .then(() => options.onRecordFailure?.(record, failure, error))
-            .catch((hookError: unknown) => {
-              logger?.warn(JSON.stringify({ message: 'onRecordFailure failed', messageId: record.messageId, error: String(hookError) }));
-            }),
-        );
-      }
+      report('message processing failed', record, error);
       throw error;
     }
   };
 
   try {
     if (fifo) {
-      const processor = new SqsFifoPartialProcessorAsync();
+      const mode = options.fifoFailureMode ?? 'skip-group';
+      const processor = new ReportingFifoProcessor(mode, (record, error) =>
+        report('message skipped behind a failed message', record, error, { failedMessageId: error.failedMessageId }),
+      );
       return await processPartialResponse(event, wrapped, processor, {
         context: options.context,
-        skipGroupOnError: (options.fifoFailureMode ?? 'skip-group') === 'skip-group',
+        skipGroupOnError: mode === 'skip-group',
         throwOnFullBatchFailure: options.throwOnFullBatchFailure ?? true,
       });
     }
@@ -151,12 +227,15 @@ export async function processSqsBatch(
       throwOnFullBatchFailure: options.throwOnFullBatchFailure ?? true,
     });
   } finally {
-    await Promise.all(failures);
+    await Promise.all(hooks);
   }
 }
 
 /**
- * Wraps a record handler into a Lambda handler for an SQS event source mapping.
+ * Wraps a record handler into a Lambda handler for an SQS event source mapping. The options are
+ * checked at once, so a bad one fails at initialisation rather than on the first batch.
+ *
+ * @throws BatchConfigurationError when an option is invalid
  *
  * @example
  * export const handler = sqsBatchHandler(async (record) => { ... });
@@ -165,6 +244,9 @@ export function sqsBatchHandler(
   recordHandler: SqsRecordHandler,
   options: Omit<SqsBatchOptions, 'context'> = {},
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  if (typeof recordHandler !== 'function')
+    fail('recordHandler', `recordHandler must be a function (given ${typeof recordHandler})`, recordHandler);
+  checkSqsBatchOptions(options);
   return (event, context) => processSqsBatch(event, recordHandler, { ...options, context });
 }
 

@@ -1,15 +1,27 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { ENV, LIMIT, SHARED_DEFAULT } from '../../../lib/core/wire';
+import { type Fail, checkInteger, checkOneOf, checkOptionalText, numberFromEnvironment } from '../internal/options';
 import { type ClaimCheckMessage, type EnvelopeMode, type Unwrapped, unwrapMessage } from './envelope';
 import { ClaimCheckConfigurationError, ClaimIntegrityError, UntrustedClaimError } from './errors';
 import { type ClaimReference, claimFromText, claimFromValue, encodeClaim } from './reference';
 import { eventEntryBytes } from './size';
 
 /** 256 KiB: the SNS and EventBridge limit, so a claim-checked message fits every transport. */
-export const DEFAULT_THRESHOLD_BYTES = 262_144;
+export const DEFAULT_THRESHOLD_BYTES = LIMIT.claimCheckDefaultThresholdBytes;
 /** The SQS limit: no message body can be larger. */
-export const MAX_THRESHOLD_BYTES = 1_048_576;
-export const DEFAULT_KEY_PREFIX = 'claims/';
+export const MAX_THRESHOLD_BYTES = LIMIT.claimCheckMaxThresholdBytes;
+export const DEFAULT_KEY_PREFIX = SHARED_DEFAULT.claimCheckKeyPrefix;
+
+/** S3 keys are at most 1024 bytes; a stored payload's key adds `YYYY-MM-DD/<uuid>` (47 characters) to the prefix. */
+const MAX_KEY_PREFIX_LENGTH = 1024 - 47;
+const ENVELOPE_MODES: readonly EnvelopeMode[] = ['auto', 'none'];
+
+/** Throws {@link ClaimCheckConfigurationError}: the `fail` of the claim check's option checks. */
+export const failClaimCheckOption: Fail = (option, message, value) => {
+  throw new ClaimCheckConfigurationError(option, message, { value });
+};
+const fail = failClaimCheckOption;
 
 /** Options shared by every claim check store. */
 export interface ClaimCheckOptions {
@@ -58,14 +70,15 @@ export interface CheckOutOptions {
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 function readThreshold(given: number | undefined): number {
-  const fromEnv = process.env.CLAIM_CHECK_THRESHOLD_BYTES;
-  const value = given ?? (fromEnv ? Number(fromEnv) : DEFAULT_THRESHOLD_BYTES);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_THRESHOLD_BYTES) {
-    throw new ClaimCheckConfigurationError(
-      `thresholdBytes must be an integer between 1 and ${MAX_THRESHOLD_BYTES} (given ${given ?? fromEnv})`,
-    );
-  }
-  return value;
+  if (given !== undefined) return checkInteger(fail, 'thresholdBytes', given, 1, MAX_THRESHOLD_BYTES);
+  const check = (f: Fail, value: number) => checkInteger(f, ENV.claimCheckThresholdBytes, value, 1, MAX_THRESHOLD_BYTES);
+  return numberFromEnvironment(fail, ENV.claimCheckThresholdBytes, check) ?? DEFAULT_THRESHOLD_BYTES;
+}
+
+function readKeyPrefix(given: string | undefined): string {
+  if (given !== undefined) return checkOptionalText(fail, 'keyPrefix', given, MAX_KEY_PREFIX_LENGTH);
+  const fromEnv = process.env[ENV.claimCheckKeyPrefix];
+  return fromEnv ? checkOptionalText(fail, ENV.claimCheckKeyPrefix, fromEnv, MAX_KEY_PREFIX_LENGTH) : DEFAULT_KEY_PREFIX;
 }
 
 /**
@@ -81,7 +94,7 @@ export abstract class BaseClaimCheck {
 
   protected constructor(options: ClaimCheckOptions = {}) {
     this.thresholdBytes = readThreshold(options.thresholdBytes);
-    this.keyPrefix = options.keyPrefix ?? process.env.CLAIM_CHECK_KEY_PREFIX ?? DEFAULT_KEY_PREFIX;
+    this.keyPrefix = readKeyPrefix(options.keyPrefix);
   }
 
   /**
@@ -92,8 +105,9 @@ export abstract class BaseClaimCheck {
   public async checkIn(payload: unknown, options: CheckInOptions = {}): Promise<string> {
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
     if (typeof text !== 'string') throw new TypeError('checkIn: the payload must be a string or a JSON-serializable value');
+    const reserved = options.reservedBytes === undefined ? 0 : checkInteger(fail, 'reservedBytes', options.reservedBytes, 0);
     const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes + (options.reservedBytes ?? 0) <= this.thresholdBytes && !claimFromText(text)) return text;
+    if (bytes + reserved <= this.thresholdBytes && !claimFromText(text)) return text;
     const contentType = options.contentType ?? (typeof payload === 'string' ? 'text/plain; charset=utf-8' : 'application/json');
     return encodeClaim(await this.store(text, contentType));
   }
@@ -167,6 +181,7 @@ export abstract class BaseClaimCheck {
 
   /** The payload part of `message`, and the claim it is (undefined when it is the payload itself). */
   private resolve(message: ClaimCheckMessage, options: CheckOutOptions): { part: Unwrapped; claim: ClaimReference | undefined } {
+    if (options.envelope !== undefined) checkOneOf(fail, 'envelope', options.envelope, ENVELOPE_MODES);
     const part = unwrapMessage(message, options.envelope);
     return { part, claim: 'text' in part ? claimFromText(part.text) : claimFromValue(part.value) };
   }

@@ -1,16 +1,26 @@
+import { MessagingPatternsRuntimeError, type RuntimeErrorOptions } from '../internal/errors';
+
 /** Base of the claim check helper's errors. */
-export class ClaimCheckError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+export class ClaimCheckError extends MessagingPatternsRuntimeError {
+  constructor(message: string, options: RuntimeErrorOptions = {}) {
     super(message, options);
     this.name = 'ClaimCheckError';
   }
 }
 
-/** Thrown when the helper lacks its settings (no bucket name given nor in `CLAIM_CHECK_BUCKET_NAME`). */
+/**
+ * Thrown when the helper lacks its settings or one is invalid (no bucket name given nor in
+ * `CLAIM_CHECK_BUCKET_NAME`, a threshold out of range, ...). Fix the configuration; retrying does
+ * not help.
+ */
 export class ClaimCheckConfigurationError extends ClaimCheckError {
-  constructor(message: string) {
-    super(message);
+  /** The option (or environment variable) at fault, e.g. `thresholdBytes`. */
+  public readonly option: string;
+
+  constructor(option: string, message: string, options: RuntimeErrorOptions & { readonly value?: unknown } = {}) {
+    super(message, { ...options, retryable: false, context: { option, value: options.value, ...options.context } });
     this.name = 'ClaimCheckConfigurationError';
+    this.option = option;
   }
 }
 
@@ -22,8 +32,12 @@ export class ClaimNotFoundError extends ClaimCheckError {
   public readonly bucket: string;
   public readonly key: string;
 
-  constructor(bucket: string, key: string, options?: { cause?: unknown }) {
-    super(`claimed payload s3://${bucket}/${key} does not exist: it expired (lifecycle rule) or was released`, options);
+  constructor(bucket: string, key: string, options: { cause?: unknown } = {}) {
+    super(`claimed payload s3://${bucket}/${key} does not exist: it expired (lifecycle rule) or was released`, {
+      cause: options.cause,
+      retryable: false,
+      context: { bucket, key },
+    });
     this.name = 'ClaimNotFoundError';
     this.bucket = bucket;
     this.key = key;
@@ -36,7 +50,7 @@ export class ClaimIntegrityError extends ClaimCheckError {
   public readonly key: string;
 
   constructor(bucket: string, key: string, problem: string) {
-    super(`claimed payload s3://${bucket}/${key} ${problem}`);
+    super(`claimed payload s3://${bucket}/${key} ${problem}`, { retryable: false, context: { bucket, key } });
     this.name = 'ClaimIntegrityError';
     this.bucket = bucket;
     this.key = key;
@@ -51,7 +65,7 @@ export class UntrustedClaimError extends ClaimCheckError {
   public readonly bucket: string;
 
   constructor(bucket: string) {
-    super(`claim points at bucket '${bucket}', which this consumer does not trust`);
+    super(`claim points at bucket '${bucket}', which this consumer does not trust`, { retryable: false, context: { bucket } });
     this.name = 'UntrustedClaimError';
     this.bucket = bucket;
   }

@@ -1,3 +1,5 @@
+export { MessagingPatternsRuntimeError, isRetryable } from '../internal/errors';
+export type { RuntimeErrorOptions } from '../internal/errors';
 export { BaseClaimCheck, DEFAULT_KEY_PREFIX, DEFAULT_THRESHOLD_BYTES, MAX_THRESHOLD_BYTES } from './claim-check';
 export type { CheckInOptions, CheckOutOptions, ClaimCheckOptions } from './claim-check';
 export { unwrapMessage } from './envelope';

@@ -1,7 +1,9 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ENV } from '../../../lib/core/wire';
+import { checkBoolean, checkBucket, checkClient } from '../internal/options';
 import { createS3Client, customS3EndpointConfigured as customEndpointConfigured } from '../internal/s3-client';
-import { BaseClaimCheck, type ClaimCheckOptions } from './claim-check';
-import { ClaimCheckConfigurationError, ClaimNotFoundError } from './errors';
+import { BaseClaimCheck, type ClaimCheckOptions, failClaimCheckOption as fail } from './claim-check';
+import { ClaimNotFoundError } from './errors';
 import type { ClaimReference } from './reference';
 
 /** Options of {@link S3ClaimCheck}. */
@@ -68,14 +70,22 @@ export class S3ClaimCheck extends BaseClaimCheck {
 
   constructor(options: S3ClaimCheckOptions = {}) {
     super(options);
-    const bucketName = options.bucketName ?? process.env.CLAIM_CHECK_BUCKET_NAME;
-    if (!bucketName) {
-      throw new ClaimCheckConfigurationError(
-        "S3ClaimCheck needs a bucket: pass bucketName, or set CLAIM_CHECK_BUCKET_NAME (the ClaimCheck construct's `environment`)",
+    const given = options.bucketName ?? process.env[ENV.claimCheckBucketName];
+    if (!given) {
+      fail(
+        'bucketName',
+        `S3ClaimCheck needs a bucket: pass bucketName, or set ${ENV.claimCheckBucketName} (the ClaimCheck construct's \`environment\`)`,
+        given,
       );
     }
+    const bucketName = checkBucket(fail, options.bucketName !== undefined ? 'bucketName' : ENV.claimCheckBucketName, given);
+    const trustedBuckets = options.trustedBuckets ?? [];
+    if (!Array.isArray(trustedBuckets)) fail('trustedBuckets', `trustedBuckets must be a list of bucket names`, trustedBuckets);
+    trustedBuckets.forEach((bucket, i) => checkBucket(fail, `trustedBuckets[${i}]`, bucket));
+    checkClient(fail, 'client', options.client);
+    checkBoolean(fail, 'forcePathStyle', options.forcePathStyle);
     this.bucketName = bucketName;
-    this.trusted = new Set([bucketName, ...(options.trustedBuckets ?? [])]);
+    this.trusted = new Set([bucketName, ...trustedBuckets]);
     this.options = options;
     this.client = options.client;
   }

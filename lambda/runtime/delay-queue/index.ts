@@ -1,4 +1,6 @@
-export { DelayQueueConfigError, DelayQueueError, InvalidDelayError, ScheduleConflictError } from './errors';
+export { MessagingPatternsRuntimeError, isRetryable } from '../internal/errors';
+export type { RuntimeErrorOptions } from '../internal/errors';
+export { DelayQueueConfigurationError, DelayQueueError, InvalidDelayError, ScheduleConflictError } from './errors';
 export {
   DELAY_QUEUE_CONFIG_ENV,
   DelayQueueProducer,

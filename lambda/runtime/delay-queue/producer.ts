@@ -8,16 +8,42 @@ import {
   SchedulerClient,
 } from '@aws-sdk/client-scheduler';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { DelayQueueConfigError, InvalidDelayError, ScheduleConflictError } from './errors';
+import { ENV, LIMIT } from '../../../lib/core/wire';
+import {
+  type Fail,
+  checkClient,
+  checkFunction,
+  checkInteger,
+  checkNumber,
+  checkPattern,
+  checkQueueArn,
+  checkRoleArn,
+  checkString,
+  checkUrl,
+} from '../internal/options';
+import { DelayQueueConfigurationError, InvalidDelayError, ScheduleConflictError } from './errors';
 
 /** Longest delay SQS applies itself (`DelaySeconds`). */
-export const SQS_MAX_DELAY_SECONDS = 900;
+export const SQS_MAX_DELAY_SECONDS = LIMIT.sqsMaxDelaySeconds;
 /** A schedule fires at least this far out. */
 export const MIN_SCHEDULE_LEAD_SECONDS = 60;
 /** Longest delay the producer accepts: a year. */
-export const MAX_DELAY_SECONDS = 365 * 24 * 3600;
+export const MAX_DELAY_SECONDS = LIMIT.delayQueueMaxDelaySeconds;
 /** Default environment variable holding the producer's configuration (set by `configureProducer`). */
-export const DELAY_QUEUE_CONFIG_ENV = 'DELAY_QUEUE_CONFIG';
+export const DELAY_QUEUE_CONFIG_ENV = ENV.delayQueueConfig;
+
+/** EventBridge Scheduler's schedule group names. */
+const SCHEDULE_GROUP_NAME = /^[0-9a-zA-Z_.-]{1,64}$/;
+
+const fail: Fail = (option, message, value) => {
+  throw new DelayQueueConfigurationError(option, message, { value });
+};
+/** A `fail` whose messages say where the configuration came from. */
+const failIn =
+  (source: string): Fail =>
+  (option, message, value) => {
+    throw new DelayQueueConfigurationError(option, `${source}: ${message}`, { value });
+  };
 
 /** The construct's `producerConfig`. */
 export interface DelayQueueConfig {
@@ -88,12 +114,20 @@ export interface DelayQueueProducerOptions {
 
 /** Parses and checks a producer configuration (the JSON of the construct's `producerConfig`). */
 export function parseDelayQueueConfig(json: string | undefined, source = 'configuration'): DelayQueueConfig {
-  if (!json) throw new DelayQueueConfigError(`${source} is empty: set it to the DelayQueue's producerConfig (configureProducer does)`);
+  if (!json) {
+    throw new DelayQueueConfigurationError(
+      'config',
+      `${source} is empty: set it to the DelayQueue's producerConfig (configureProducer does)`,
+      {
+        value: json,
+      },
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
   } catch (cause) {
-    throw new DelayQueueConfigError(`${source} is not valid JSON`, { cause });
+    throw new DelayQueueConfigurationError('config', `${source} is not valid JSON`, { cause, value: json.slice(0, 200) });
   }
   return checkDelayQueueConfig(parsed, source);
 }
@@ -107,9 +141,21 @@ export function checkDelayQueueConfig(value: unknown, source = 'configuration'):
     ...strings.filter((k) => typeof config?.[k] !== 'string' || config[k] === ''),
     ...numbers.filter((k) => typeof config?.[k] !== 'number' || !Number.isFinite(config[k])),
   ];
-  if (missing.length > 0) throw new DelayQueueConfigError(`${source} lacks ${missing.join(', ')}`);
+  if (missing.length > 0) {
+    throw new DelayQueueConfigurationError(missing[0], `${source} lacks ${missing.join(', ')}`, { context: { missing } });
+  }
+  const c = config as DelayQueueConfig;
+  const f = failIn(source);
+  checkUrl(f, 'queueUrl', c.queueUrl);
+  checkQueueArn(f, 'queueArn', c.queueArn);
+  checkPattern(f, 'scheduleGroupName', c.scheduleGroupName, SCHEDULE_GROUP_NAME, '1-64 letters, digits, hyphens, underscores or dots');
+  checkRoleArn(f, 'schedulerRoleArn', c.schedulerRoleArn);
+  checkQueueArn(f, 'deadLetterQueueArn', c.deadLetterQueueArn);
+  checkInteger(f, 'retryAttempts', c.retryAttempts, 0, LIMIT.scheduleMaxRetryAttempts);
+  checkInteger(f, 'maxEventAgeSeconds', c.maxEventAgeSeconds, LIMIT.scheduleMinEventAgeSeconds, LIMIT.scheduleMaxEventAgeSeconds);
+  checkInteger(f, 'queueDelaySeconds', c.queueDelaySeconds, 0, SQS_MAX_DELAY_SECONDS);
   // A copy: the producer's configuration does not change when the caller's object does.
-  return { ...(config as DelayQueueConfig) };
+  return { ...c };
 }
 
 /**
@@ -146,15 +192,15 @@ export class DelayQueueProducer {
 
   constructor(options: DelayQueueProducerOptions) {
     this.config = checkDelayQueueConfig(options.config);
-    this.maxSqsDelaySeconds = options.maxSqsDelaySeconds ?? SQS_MAX_DELAY_SECONDS;
-    if (!(this.maxSqsDelaySeconds >= 0 && this.maxSqsDelaySeconds <= SQS_MAX_DELAY_SECONDS)) {
-      throw new DelayQueueConfigError(
-        `maxSqsDelaySeconds must be between 0 and ${SQS_MAX_DELAY_SECONDS} (given ${this.maxSqsDelaySeconds})`,
-      );
-    }
-    this.now = options.now ?? (() => new Date());
-    this.sqsClient = options.sqs;
-    this.schedulerClient = options.scheduler;
+    this.maxSqsDelaySeconds = checkNumber(fail, 'maxSqsDelaySeconds', options.maxSqsDelaySeconds ?? SQS_MAX_DELAY_SECONDS, {
+      min: 0,
+      inclusive: true,
+      max: SQS_MAX_DELAY_SECONDS,
+      rule: `between 0 and ${SQS_MAX_DELAY_SECONDS}`,
+    });
+    this.now = checkFunction(fail, 'now', options.now) ?? (() => new Date());
+    this.sqsClient = checkClient(fail, 'sqs', options.sqs);
+    this.schedulerClient = checkClient(fail, 'scheduler', options.scheduler);
   }
 
   /** A producer configured from an environment variable holding the construct's `producerConfig`. */
@@ -162,6 +208,7 @@ export class DelayQueueProducer {
     variable: string = DELAY_QUEUE_CONFIG_ENV,
     options: Omit<DelayQueueProducerOptions, 'config'> = {},
   ): DelayQueueProducer {
+    checkString(fail, 'variable', variable, ': the name of the environment variable holding the configuration');
     return new DelayQueueProducer({ ...options, config: parseDelayQueueConfig(process.env[variable], `environment variable ${variable}`) });
   }
 
@@ -244,21 +291,35 @@ export class DelayQueueProducer {
   private deliveryTime(now: Date, options: ScheduleMessageOptions): Date {
     const { at, delaySeconds } = options;
     if ((at === undefined) === (delaySeconds === undefined)) {
-      throw new InvalidDelayError(`give exactly one of at and delaySeconds (given ${at === undefined ? 'neither' : 'both'})`);
+      throw new InvalidDelayError(`give exactly one of at and delaySeconds (given ${at === undefined ? 'neither' : 'both'})`, {
+        option: 'at',
+        value: at,
+      });
     }
     let deliverAt: Date;
     if (at !== undefined) {
-      if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new InvalidDelayError(`at must be a valid Date (given ${String(at)})`);
+      if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+        throw new InvalidDelayError(`at must be a valid Date (given ${String(at)})`, { option: 'at', value: String(at) });
+      }
       deliverAt = at.getTime() < now.getTime() ? now : at;
     } else {
       if (typeof delaySeconds !== 'number' || !Number.isFinite(delaySeconds) || delaySeconds < 0) {
-        throw new InvalidDelayError(`delaySeconds must be a number of seconds, 0 or more (given ${String(delaySeconds)})`);
+        throw new InvalidDelayError(`delaySeconds must be a number of seconds, 0 or more (given ${String(delaySeconds)})`, {
+          option: 'delaySeconds',
+          value: delaySeconds,
+        });
       }
       deliverAt = new Date(now.getTime() + delaySeconds * 1000);
     }
     const seconds = (deliverAt.getTime() - now.getTime()) / 1000;
     if (seconds > MAX_DELAY_SECONDS) {
-      throw new InvalidDelayError(`the delay must be at most a year (${MAX_DELAY_SECONDS} seconds) (given ${Math.round(seconds)} seconds)`);
+      throw new InvalidDelayError(
+        `the delay must be at most a year (${MAX_DELAY_SECONDS} seconds) (given ${Math.round(seconds)} seconds)`,
+        {
+          option: at !== undefined ? 'at' : 'delaySeconds',
+          value: Math.round(seconds),
+        },
+      );
     }
     return deliverAt;
   }

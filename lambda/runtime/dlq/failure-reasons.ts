@@ -1,7 +1,16 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
+import { ENV, SHARED_DEFAULT } from '../../../lib/core/wire';
 import type { RecordFailure } from '../batch/sqs';
+import { type Fail, checkBucket, checkClient, checkInteger, checkOptionalText } from '../internal/options';
 import { createS3Client } from '../internal/s3-client';
+import { DeadLetterQueueConfigurationError } from './errors';
+
+const fail: Fail = (option, message, value) => {
+  throw new DeadLetterQueueConfigurationError(option, message, { value });
+};
+/** Longest key prefix: S3 keys are at most 1024 bytes, and `<messageId>.json` takes up to ~110 (ids are at most 100 characters). */
+const MAX_PREFIX_LENGTH = 900;
 
 /**
  * Why a message failed, recorded next to the message (by its id) so that an operator peeking the
@@ -56,8 +65,8 @@ export abstract class FailureReasonStore {
   protected readonly maxErrorMessageLength: number;
 
   protected constructor(options: FailureReasonStoreOptions = {}) {
-    this.minReceiveCount = options.minReceiveCount ?? 1;
-    this.maxErrorMessageLength = options.maxErrorMessageLength ?? 2000;
+    this.minReceiveCount = checkInteger(fail, 'minReceiveCount', options.minReceiveCount ?? 1, 1);
+    this.maxErrorMessageLength = checkInteger(fail, 'maxErrorMessageLength', options.maxErrorMessageLength ?? 2000, 1);
   }
 
   /**
@@ -104,8 +113,8 @@ export abstract class FailureReasonStore {
 }
 
 /** Environment variables {@link S3FailureReasonStore.fromEnvironment} reads (the construct sets them). */
-export const FAILURE_REASON_BUCKET_ENV = 'FAILURE_REASON_BUCKET';
-export const FAILURE_REASON_PREFIX_ENV = 'FAILURE_REASON_PREFIX';
+export const FAILURE_REASON_BUCKET_ENV = ENV.failureReasonBucket;
+export const FAILURE_REASON_PREFIX_ENV = ENV.failureReasonPrefix;
 
 /** Options of {@link S3FailureReasonStore}. */
 export interface S3FailureReasonStoreOptions extends FailureReasonStoreOptions {
@@ -151,16 +160,21 @@ export class S3FailureReasonStore extends FailureReasonStore {
    * A store on the bucket named by `FAILURE_REASON_BUCKET` (and `FAILURE_REASON_PREFIX`), the
    * variables `FailureReasonStore.addRecorder(fn)` sets on a function.
    *
-   * @throws Error when `FAILURE_REASON_BUCKET` is not set
+   * @throws DeadLetterQueueConfigurationError when `FAILURE_REASON_BUCKET` is not set, or a value is malformed
    */
   public static fromEnvironment(options: Omit<S3FailureReasonStoreOptions, 'bucketName' | 'prefix'> = {}): S3FailureReasonStore {
     const bucketName = process.env[FAILURE_REASON_BUCKET_ENV];
     if (!bucketName) {
-      throw new Error(
+      fail(
+        FAILURE_REASON_BUCKET_ENV,
         `${FAILURE_REASON_BUCKET_ENV} is not set: give the function a failure-reason store (FailureReasonStore.addRecorder) or pass bucketName`,
+        bucketName,
       );
     }
-    return new S3FailureReasonStore({ ...options, bucketName, prefix: process.env[FAILURE_REASON_PREFIX_ENV] || undefined });
+    checkBucket(fail, FAILURE_REASON_BUCKET_ENV, bucketName);
+    const prefix = process.env[FAILURE_REASON_PREFIX_ENV] || undefined;
+    if (prefix !== undefined) checkOptionalText(fail, FAILURE_REASON_PREFIX_ENV, prefix, MAX_PREFIX_LENGTH);
+    return new S3FailureReasonStore({ ...options, bucketName, prefix });
   }
 
   public readonly bucketName: string;
@@ -169,9 +183,9 @@ export class S3FailureReasonStore extends FailureReasonStore {
 
   constructor(options: S3FailureReasonStoreOptions) {
     super(options);
-    this.bucketName = options.bucketName;
-    this.prefix = options.prefix ?? 'reasons/';
-    this.client = options.client ?? s3ClientFromEnvironment();
+    this.bucketName = checkBucket(fail, 'bucketName', options.bucketName);
+    this.prefix = checkOptionalText(fail, 'prefix', options.prefix ?? SHARED_DEFAULT.failureReasonPrefix, MAX_PREFIX_LENGTH);
+    this.client = checkClient(fail, 'client', options.client) ?? s3ClientFromEnvironment();
   }
 
   /** The object key of a message's reason. */

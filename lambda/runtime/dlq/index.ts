@@ -1,4 +1,6 @@
-export { DeadLetterQueueError, NotADeadLetterQueueError, RedriveFailedError } from './errors';
+export { MessagingPatternsRuntimeError, isRetryable } from '../internal/errors';
+export type { RuntimeErrorOptions } from '../internal/errors';
+export { DeadLetterQueueConfigurationError, DeadLetterQueueError, NotADeadLetterQueueError, RedriveFailedError } from './errors';
 export {
   FAILURE_REASON_BUCKET_ENV,
   FAILURE_REASON_PREFIX_ENV,

@@ -19,8 +19,14 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { DeadLetterQueueError, NotADeadLetterQueueError } from './errors';
+import { LIMIT, TAG } from '../../../lib/core/wire';
+import { type Fail, checkBoolean, checkFunction, checkInteger, checkNumber, checkQueueArn, checkString } from '../internal/options';
+import { DeadLetterQueueConfigurationError, DeadLetterQueueError, NotADeadLetterQueueError } from './errors';
 import type { FailureReason, FailureReasonStore } from './failure-reasons';
+
+const fail: Fail = (option, message, value) => {
+  throw new DeadLetterQueueConfigurationError(option, message, { value });
+};
 
 /** A queue, resolved from a URL, an ARN or a name. */
 export interface QueueInfo {
@@ -37,19 +43,20 @@ export interface QueueInfo {
 }
 
 /** The most SQS accepts for `MaxNumberOfMessagesPerSecond`. */
-export const MAX_REDRIVE_RATE = 500;
+export const MAX_REDRIVE_RATE = LIMIT.maxRedriveRatePerSecond;
 
 /** Tag on a dead-letter queue naming where its failure reasons are: `s3://<bucket>/<prefix>`. */
-export const FAILURE_REASONS_TAG = 'cdk-messaging-patterns:failure-reasons';
+export const FAILURE_REASONS_TAG = TAG.failureReasons;
 
 /** Resolves a queue given as a URL, an ARN or a name, and reads its attributes. */
 export async function describeQueue(client: SQSClient, queue: string): Promise<QueueInfo> {
+  checkString(fail, 'queue', queue, ': a queue URL, ARN or name');
   let url: string;
   if (/^https?:\/\//.test(queue)) {
     url = queue;
   } else if (queue.startsWith('arn:')) {
     const [, , service, , account, name] = queue.split(':');
-    if (service !== 'sqs' || !name) throw new DeadLetterQueueError(`not an SQS queue ARN: ${queue}`);
+    if (service !== 'sqs' || !name) fail('queue', `not an SQS queue ARN: ${queue}`, queue);
     url = (await client.send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }))).QueueUrl!;
   } else {
     url = (await client.send(new GetQueueUrlCommand({ QueueName: queue }))).QueueUrl!;
@@ -115,6 +122,7 @@ export const isActive = (task: RedriveTask | undefined): boolean => task?.status
 
 /** The most recent redrive of a dead-letter queue, if any (SQS keeps the last 10). */
 export async function latestRedrive(client: SQSClient, deadLetterQueueArn: string): Promise<RedriveTask | undefined> {
+  checkQueueArn(fail, 'deadLetterQueueArn', deadLetterQueueArn);
   const res = await client.send(new ListMessageMoveTasksCommand({ SourceArn: deadLetterQueueArn, MaxResults: 1 }));
   const t = res.Results?.[0];
   if (!t) return undefined;
@@ -167,10 +175,10 @@ export interface RedriveStart {
  * @throws NotADeadLetterQueueError when the queue is no queue's dead-letter queue
  */
 export async function startRedrive(client: SQSClient, deadLetterQueueArn: string, options: RedriveOptions = {}): Promise<RedriveStart> {
+  checkQueueArn(fail, 'deadLetterQueueArn', deadLetterQueueArn);
   const rate = options.maxMessagesPerSecond;
-  if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > MAX_REDRIVE_RATE)) {
-    throw new DeadLetterQueueError(`maxMessagesPerSecond must be an integer between 1 and ${MAX_REDRIVE_RATE} (given ${rate})`);
-  }
+  if (rate !== undefined) checkInteger(fail, 'maxMessagesPerSecond', rate, 1, MAX_REDRIVE_RATE);
+  if (options.destinationArn !== undefined) checkQueueArn(fail, 'destinationArn', options.destinationArn);
   const previous = await latestRedrive(client, deadLetterQueueArn);
   if (isActive(previous)) return { started: false, task: previous, previous };
   try {
@@ -230,6 +238,12 @@ export async function waitForRedrive(
   deadLetterQueueArn: string,
   options: WaitForRedriveOptions = {},
 ): Promise<RedriveTask | undefined> {
+  if (options.after !== undefined && !(options.after instanceof Date && Number.isFinite(options.after.getTime()))) {
+    fail('after', `after must be a valid Date (given ${String(options.after)})`, options.after);
+  }
+  checkFunction(fail, 'onProgress', options.onProgress);
+  if (options.intervalMs !== undefined) checkNumber(fail, 'intervalMs', options.intervalMs, { min: 0, inclusive: true });
+  if (options.timeoutMs !== undefined) checkNumber(fail, 'timeoutMs', options.timeoutMs, { min: 0, inclusive: true });
   const deadline = options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : Infinity;
   let last: RedriveTask | undefined;
   for (;;) {
@@ -341,9 +355,11 @@ async function release(client: SQSClient, queueUrl: string, messages: Message[])
 }
 
 function checkPeekable(queue: QueueInfo, force: boolean | undefined): void {
+  checkBoolean(fail, 'force', force);
   if (queue.redrivePolicy && !force) {
     throw new DeadLetterQueueError(
       `${queue.name} has a redrive policy of its own (maxReceiveCount ${queue.redrivePolicy.maxReceiveCount}): every peek counts as a receive there and would move messages on to ${queue.redrivePolicy.deadLetterTargetArn}; pass force to peek anyway`,
+      { retryable: false, context: { queue: queue.name, deadLetterTargetArn: queue.redrivePolicy.deadLetterTargetArn } },
     );
   }
 }
@@ -353,10 +369,15 @@ function checkPeekable(queue: QueueInfo, force: boolean | undefined): void {
  * while, reads their failure reasons, then makes them visible again.
  */
 export async function peekMessages(client: SQSClient, queue: QueueInfo, options: PeekOptions = {}): Promise<PeekedMessage[]> {
+  const max = checkInteger(fail, 'max', options.max ?? 10, 1);
+  const holdSeconds = checkInteger(fail, 'holdSeconds', options.holdSeconds ?? 30, 1, LIMIT.sqsMaxVisibilityTimeoutSeconds);
+  if (options.reasons !== undefined && typeof (options.reasons as { get?: unknown } | null)?.get !== 'function') {
+    fail('reasons', 'reasons must be a FailureReasonStore', options.reasons);
+  }
   checkPeekable(queue, options.force);
   const held: Message[] = [];
   try {
-    await holdMessages(client, queue.url, options.max ?? 10, options.holdSeconds ?? 30, held);
+    await holdMessages(client, queue.url, max, holdSeconds, held);
   } finally {
     await release(client, queue.url, held);
   }
@@ -422,6 +443,12 @@ export interface PurgeResult {
  * @throws NotADeadLetterQueueError when the queue is no queue's dead-letter queue and `force` is not set
  */
 export async function purgeDeadLetterQueue(client: SQSClient, queue: QueueInfo, options: PurgeOptions = {}): Promise<PurgeResult> {
+  checkBoolean(fail, 'force', options.force);
+  const maxScanned = checkInteger(fail, 'maxScanned', options.maxScanned ?? 1000, 1);
+  if (options.messageIds !== undefined) {
+    if (!Array.isArray(options.messageIds)) fail('messageIds', 'messageIds must be a list of message ids', options.messageIds);
+    options.messageIds.forEach((id, i) => checkString(fail, `messageIds[${i}]`, id));
+  }
   if (!options.force && (await deadLetterSourceQueues(client, queue.url)).length === 0) {
     throw new NotADeadLetterQueueError(queue.name);
   }
@@ -434,7 +461,7 @@ export async function purgeDeadLetterQueue(client: SQSClient, queue: QueueInfo, 
   const held: Message[] = [];
   const toDelete: Message[] = [];
   try {
-    await holdMessages(client, queue.url, options.maxScanned ?? 1000, 60, held);
+    await holdMessages(client, queue.url, maxScanned, 60, held);
     toDelete.push(...held.filter((m) => wanted.has(m.MessageId!)));
     for (let i = 0; i < toDelete.length; i += 10) {
       const batch = toDelete.slice(i, i + 10);
@@ -444,8 +471,12 @@ export async function purgeDeadLetterQueue(client: SQSClient, queue: QueueInfo, 
           Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
         }),
       );
-      if (res.Failed?.length)
-        throw new DeadLetterQueueError(`could not delete ${res.Failed.length} messages: ${JSON.stringify(res.Failed)}`);
+      if (res.Failed?.length) {
+        throw new DeadLetterQueueError(`could not delete ${res.Failed.length} messages: ${JSON.stringify(res.Failed)}`, {
+          retryable: true,
+          context: { queue: queue.name, failed: res.Failed.map((f) => f.Code ?? 'error') },
+        });
+      }
     }
   } finally {
     await release(

@@ -10,9 +10,13 @@ export class EventRouterError extends MessagingPatternsRuntimeError {
 
 /** Thrown when the router configuration or a `replay()` option is missing or invalid. */
 export class EventRouterConfigurationError extends EventRouterError {
-  constructor(message: string, options: RuntimeErrorOptions = {}) {
-    super(message, { ...options, retryable: false });
+  /** The option at fault, e.g. `routes`. */
+  public readonly option: string;
+
+  constructor(option: string, message: string, options: RuntimeErrorOptions & { readonly value?: unknown } = {}) {
+    super(message, { ...options, retryable: false, context: { option, value: options.value, ...options.context } });
     this.name = 'EventRouterConfigurationError';
+    this.option = option;
   }
 }
 

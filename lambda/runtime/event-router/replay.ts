@@ -85,6 +85,7 @@ const ENDED = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
 export function parseEventRouterConfig(value: EventRouterConfig | string | undefined, source = 'config'): EventRouterConfig {
   if (value === undefined || value === '') {
     throw new EventRouterConfigurationError(
+      'config',
       `${source}: no event router configuration (set ${ENV.eventRouterConfig} with EventRouter.connectReplayer, or pass config)`,
     );
   }
@@ -92,10 +93,10 @@ export function parseEventRouterConfig(value: EventRouterConfig | string | undef
   try {
     config = typeof value === 'string' ? (JSON.parse(value) as EventRouterConfig) : value;
   } catch (cause) {
-    throw new EventRouterConfigurationError(`${source}: not valid JSON`, { cause });
+    throw new EventRouterConfigurationError('config', `${source}: not valid JSON`, { cause });
   }
   if (typeof config?.eventBusArn !== 'string' || typeof config.routes !== 'object' || config.routes === null) {
-    throw new EventRouterConfigurationError(`${source}: eventBusArn and routes are required`);
+    throw new EventRouterConfigurationError('config', `${source}: eventBusArn and routes are required`);
   }
   return config;
 }
@@ -117,25 +118,35 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   const logger = resolveLogger(options.logger);
   const { from, to } = options;
   if (!(from instanceof Date) || !(to instanceof Date) || Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from >= to) {
-    throw new EventRouterConfigurationError(`from and to must be dates with from before to (given ${String(from)} and ${String(to)})`);
+    throw new EventRouterConfigurationError(
+      'from',
+      `from and to must be dates with from before to (given ${String(from)} and ${String(to)})`,
+    );
   }
-  if (!config.archiveArn) throw new EventRouterConfigurationError('the router has no archive: there is nothing to replay');
-  if (options.routes.length === 0) throw new EventRouterConfigurationError('routes must name at least one route');
+  if (!config.archiveArn) throw new EventRouterConfigurationError('config', 'the router has no archive: there is nothing to replay');
+  if (options.routes.length === 0) throw new EventRouterConfigurationError('routes', 'routes must name at least one route');
   const filterArns = options.routes.flatMap((name) => {
     const route = config.routes[name];
-    if (!route) throw new EventRouterConfigurationError(`unknown route '${name}' (routes: ${Object.keys(config.routes).join(', ')})`);
+    if (!route)
+      throw new EventRouterConfigurationError('routes', `unknown route '${name}' (routes: ${Object.keys(config.routes).join(', ')})`);
     if (route.replayedEvents !== 'ACCEPT') {
-      throw new EventRouterConfigurationError(`route '${name}' ignores replayed events (replayedEvents IGNORE): it would receive nothing`);
+      throw new EventRouterConfigurationError(
+        'routes',
+        `route '${name}' ignores replayed events (replayedEvents IGNORE): it would receive nothing`,
+      );
     }
     return route.ruleArns;
   });
   const pollIntervalMs = options.pollIntervalMs ?? 2000;
   if (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 100 || pollIntervalMs > 60_000) {
-    throw new EventRouterConfigurationError(`pollIntervalMs must be an integer between 100 and 60000 (given ${pollIntervalMs})`);
+    throw new EventRouterConfigurationError(
+      'pollIntervalMs',
+      `pollIntervalMs must be an integer between 100 and 60000 (given ${pollIntervalMs})`,
+    );
   }
   const replayName = options.name ?? `replay-${options.routes.join('-')}-${Date.now()}`.slice(0, 64);
   if (!REPLAY_NAME.test(replayName)) {
-    throw new EventRouterConfigurationError(`name must be 1 to 64 letters, digits, '.', '-' or '_' (given '${replayName}')`);
+    throw new EventRouterConfigurationError('name', `name must be 1 to 64 letters, digits, '.', '-' or '_' (given '${replayName}')`);
   }
 
   const client = options.client ?? new EventBridgeClient({});

@@ -2,16 +2,27 @@
  * The idempotency library's errors. Every error the library throws is an {@link IdempotencyError};
  * errors thrown by your own code pass through unchanged.
  */
+import { MessagingPatternsRuntimeError, type RuntimeErrorOptions } from '../internal/errors';
+
+/** Options of every {@link IdempotencyError}. */
+export interface IdempotencyErrorOptions extends RuntimeErrorOptions {
+  /** The idempotency record id concerned, when known. */
+  readonly idempotencyKey?: string;
+}
 
 /** Base of the idempotency library's errors. */
-export class IdempotencyError extends Error {
+export class IdempotencyError extends MessagingPatternsRuntimeError {
   /** The idempotency record id (`<keyPrefix>#<hash>`) concerned, when known. */
   public readonly idempotencyKey?: string;
 
-  constructor(message: string, options: { cause?: unknown; idempotencyKey?: string } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(message: string, options: IdempotencyErrorOptions = {}) {
+    const { idempotencyKey, ...rest } = options;
+    super(message, {
+      ...rest,
+      context: { ...(idempotencyKey === undefined ? {} : { idempotencyKey }), ...rest.context },
+    });
     this.name = 'IdempotencyError';
-    this.idempotencyKey = options.idempotencyKey;
+    this.idempotencyKey = idempotencyKey;
   }
 }
 
@@ -20,13 +31,13 @@ export class IdempotencyError extends Error {
  * selector, a non-positive expiry, too many effect items, lock mode without the Lambda context.
  * Fix the code; retrying does not help.
  */
-export class IdempotencyConfigError extends IdempotencyError {
+export class IdempotencyConfigurationError extends IdempotencyError {
   /** The option at fault, e.g. `tableName`. */
   public readonly option: string;
 
-  constructor(option: string, message: string, options: { cause?: unknown } = {}) {
-    super(`${option}: ${message}`, options);
-    this.name = 'IdempotencyConfigError';
+  constructor(option: string, message: string, options: { cause?: unknown; value?: unknown } = {}) {
+    super(`${option}: ${message}`, { cause: options.cause, retryable: false, context: { option, value: options.value } });
+    this.name = 'IdempotencyConfigurationError';
     this.option = option;
   }
 }
@@ -41,7 +52,7 @@ export class IdempotencyKeyError extends IdempotencyError {
   public readonly selector: string;
 
   constructor(selector: string, message: string, options: { cause?: unknown } = {}) {
-    super(message, options);
+    super(message, { cause: options.cause, retryable: false, context: { selector } });
     this.name = 'IdempotencyKeyError';
     this.selector = selector;
   }
@@ -61,6 +72,8 @@ export class IdempotencyPayloadMismatchError extends IdempotencyError {
     super(`payload does not match the payload stored for idempotency key ${idempotencyKey ?? '(unknown)'}`, {
       cause: options.cause,
       idempotencyKey,
+      retryable: false,
+      context: { storedPayloadHash: options.storedPayloadHash, payloadHash: options.payloadHash },
     });
     this.name = 'IdempotencyPayloadMismatchError';
     this.storedPayloadHash = options.storedPayloadHash;
@@ -81,6 +94,8 @@ export class IdempotencyInProgressError extends IdempotencyError {
     super(`another invocation is processing idempotency key ${idempotencyKey ?? '(unknown)'}`, {
       cause: options.cause,
       idempotencyKey,
+      retryable: true,
+      context: { inProgressExpiresAt: options.inProgressExpiresAt },
     });
     this.name = 'IdempotencyInProgressError';
     this.inProgressExpiresAt = options.inProgressExpiresAt;
@@ -108,7 +123,7 @@ export class IdempotencyEffectConditionError extends IdempotencyError {
   ) {
     super(
       `effect item ${itemIndex} was rejected (${reasonCode}${options.reasonMessage ? `: ${options.reasonMessage}` : ''}); nothing was written for idempotency key ${idempotencyKey}`,
-      { cause: options.cause, idempotencyKey },
+      { cause: options.cause, idempotencyKey, retryable: false, context: { itemIndex, reasonCode } },
     );
     this.name = 'IdempotencyEffectConditionError';
     this.itemIndex = itemIndex;
@@ -119,15 +134,15 @@ export class IdempotencyEffectConditionError extends IdempotencyError {
 
 /**
  * Thrown when DynamoDB could not be read or written (throttling, transaction conflicts that kept
- * recurring, a missing table, missing permissions). Transient in most cases: the message is
- * retried.
+ * recurring, a missing table, missing permissions). Transient in most cases, so retryable: the
+ * message is retried.
  */
 export class IdempotencyPersistenceError extends IdempotencyError {
   /** What the library was doing, e.g. `TransactWriteItems`. */
   public readonly operation: string;
 
   constructor(operation: string, message: string, options: { cause?: unknown; idempotencyKey?: string } = {}) {
-    super(`${operation} failed: ${message}`, options);
+    super(`${operation} failed: ${message}`, { ...options, retryable: true, context: { operation } });
     this.name = 'IdempotencyPersistenceError';
     this.operation = operation;
   }

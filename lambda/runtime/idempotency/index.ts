@@ -1,5 +1,7 @@
+export { MessagingPatternsRuntimeError, isRetryable } from '../internal/errors';
+export type { RuntimeErrorOptions } from '../internal/errors';
 export {
-  IdempotencyConfigError,
+  IdempotencyConfigurationError,
   IdempotencyEffectConditionError,
   IdempotencyError,
   IdempotencyInProgressError,
@@ -7,6 +9,7 @@ export {
   IdempotencyPayloadMismatchError,
   IdempotencyPersistenceError,
 } from './errors';
+export type { IdempotencyErrorOptions } from './errors';
 export { IDEMPOTENCY_KEY_ATTRIBUTE, defaultIdempotencyKey } from './key';
 export type { Selector } from './key';
 export { LockIdempotency } from './lock';

@@ -9,7 +9,8 @@ import {
   search,
 } from '@aws-lambda-powertools/jmespath';
 import { PowertoolsFunctions } from '@aws-lambda-powertools/jmespath/functions';
-import { IdempotencyConfigError, IdempotencyKeyError } from './errors';
+import { MESSAGE_ATTRIBUTE } from '../../../lib/core/wire';
+import { IdempotencyConfigurationError, IdempotencyKeyError } from './errors';
 
 /**
  * Where a message's idempotency key (or its validated payload) comes from:
@@ -20,7 +21,7 @@ import { IdempotencyConfigError, IdempotencyKeyError } from './errors';
 export type Selector = string | ((record: unknown) => unknown);
 
 /** Name of the message attribute that carries an explicit idempotency key (SQS, SNS). */
-export const IDEMPOTENCY_KEY_ATTRIBUTE = 'idempotencyKey';
+export const IDEMPOTENCY_KEY_ATTRIBUTE = MESSAGE_ATTRIBUTE.idempotencyKey;
 
 const jmesPathOptions = { customFunctions: new PowertoolsFunctions() };
 
@@ -97,11 +98,13 @@ export function isMissing(value: unknown): boolean {
   return !value;
 }
 
-/** Checks a selector when the library is configured; throws {@link IdempotencyConfigError}. */
+/** Checks a selector when the library is configured; throws {@link IdempotencyConfigurationError}. */
 export function checkSelector(option: string, selector: Selector | undefined): void {
   if (selector === undefined || typeof selector === 'function') return;
   if (typeof selector !== 'string' || selector.trim() === '') {
-    throw new IdempotencyConfigError(option, `must be a JMESPath expression or a function (given ${JSON.stringify(selector)})`);
+    throw new IdempotencyConfigurationError(option, `must be a JMESPath expression or a function (given ${JSON.stringify(selector)})`, {
+      value: selector,
+    });
   }
   try {
     search(selector, {}, jmesPathOptions);
@@ -110,7 +113,10 @@ export function checkSelector(option: string, selector: Selector | undefined): v
     // (powertools_json(body) of a missing body), which say nothing about the expression.
     const invalid = [ArityError, EmptyExpressionError, IncompleteExpressionError, LexerError, ParseError, UnknownFunctionError];
     if (invalid.some((type) => cause instanceof type)) {
-      throw new IdempotencyConfigError(option, `is not a valid JMESPath expression (given '${selector}')`, { cause });
+      throw new IdempotencyConfigurationError(option, `is not a valid JMESPath expression (given '${selector}')`, {
+        cause,
+        value: selector,
+      });
     }
   }
 }

@@ -7,7 +7,7 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import {
-  IdempotencyConfigError,
+  IdempotencyConfigurationError,
   IdempotencyError,
   IdempotencyInProgressError,
   IdempotencyPayloadMismatchError,
@@ -115,7 +115,7 @@ export class LockIdempotency {
    *
    * @throws IdempotencyInProgressError when another invocation holds the key (transient),
    *   IdempotencyPayloadMismatchError, IdempotencyKeyError, IdempotencyPersistenceError,
-   *   IdempotencyConfigError (no Lambda context); errors of `fn` pass through unchanged
+   *   IdempotencyConfigurationError (no Lambda context); errors of `fn` pass through unchanged
    */
   public makeIdempotent<T, A extends unknown[], R>(
     fn: (record: T, ...rest: A) => Promise<R> | R,
@@ -137,7 +137,7 @@ export class LockIdempotency {
       const context = rest.find(isContext);
       if (context) this.registerLambdaContext(context);
       if (!this.config.lambdaContext) {
-        throw new IdempotencyConfigError(
+        throw new IdempotencyConfigurationError(
           'context',
           'lock mode needs the Lambda context, so a lock expires with the invocation that holds it: pass it to the wrapped function (processSqsBatch(event, fn, { context })) or call registerLambdaContext(context)',
         );

@@ -1,10 +1,20 @@
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { IdempotencyConfigError } from './errors';
+import { ENV } from '../../../lib/core/wire';
+import { type Fail, checkBoolean, checkClient, checkPattern } from '../internal/options';
+import { IdempotencyConfigurationError } from './errors';
 import { type Selector, checkSelector } from './key';
 
 /** Environment variable holding the idempotency table's name (set by `IdempotencyTable`). */
-export const IDEMPOTENCY_TABLE_NAME_ENV = 'IDEMPOTENCY_TABLE_NAME';
+export const IDEMPOTENCY_TABLE_NAME_ENV = ENV.idempotencyTableName;
+
+/** A DynamoDB table name (3-255 letters, digits, `_`, `-`, `.`) or a table ARN. */
+const TABLE_NAME = /^([A-Za-z0-9_.-]{3,255}|arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/[A-Za-z0-9_.-]{3,255})$/;
+
+/** Throws {@link IdempotencyConfigurationError}, whose message reads `<option>: <rule>`. */
+const fail: Fail = (option, message, value) => {
+  throw new IdempotencyConfigurationError(option, message.startsWith(`${option} `) ? message.slice(option.length + 1) : message, { value });
+};
 
 /** Options shared by both modes. Both modes use the same table layout, so one table serves both. */
 export interface IdempotencyOptions {
@@ -82,35 +92,58 @@ export interface ResolvedOptions {
   readonly hashFunction: string;
 }
 
-/** Applies defaults and checks every option; throws {@link IdempotencyConfigError} on the first bad one. */
+/** Applies defaults and checks every option; throws {@link IdempotencyConfigurationError} on the first bad one. */
 export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
   const tableName = options.tableName ?? process.env[IDEMPOTENCY_TABLE_NAME_ENV];
   if (!tableName) {
-    throw new IdempotencyConfigError(
+    throw new IdempotencyConfigurationError(
       'tableName',
       `no idempotency table: pass tableName or set the ${IDEMPOTENCY_TABLE_NAME_ENV} environment variable (IdempotencyTable.connect(fn) sets it)`,
+      { value: tableName },
     );
   }
+  checkPattern(
+    fail,
+    options.tableName !== undefined ? 'tableName' : IDEMPOTENCY_TABLE_NAME_ENV,
+    tableName,
+    TABLE_NAME,
+    'a DynamoDB table name (3-255 letters, digits, _, - or .) or a table ARN',
+  );
   const expiresAfterSeconds = options.expiresAfterSeconds ?? 3600;
   if (!Number.isInteger(expiresAfterSeconds) || expiresAfterSeconds < 1) {
-    throw new IdempotencyConfigError('expiresAfterSeconds', `must be a positive whole number of seconds (given ${expiresAfterSeconds})`);
+    throw new IdempotencyConfigurationError(
+      'expiresAfterSeconds',
+      `must be a positive whole number of seconds (given ${expiresAfterSeconds})`,
+      {
+        value: expiresAfterSeconds,
+      },
+    );
   }
   const maxLocalCacheSize = options.maxLocalCacheSize ?? 1000;
   if (!Number.isInteger(maxLocalCacheSize) || maxLocalCacheSize < 1) {
-    throw new IdempotencyConfigError('maxLocalCacheSize', `must be a positive whole number (given ${maxLocalCacheSize})`);
+    throw new IdempotencyConfigurationError('maxLocalCacheSize', `must be a positive whole number (given ${maxLocalCacheSize})`, {
+      value: maxLocalCacheSize,
+    });
   }
   const hashFunction = options.hashFunction ?? 'md5';
   try {
     createHash(hashFunction);
   } catch (cause) {
-    throw new IdempotencyConfigError('hashFunction', `is not a hash function Node.js knows (given '${hashFunction}')`, { cause });
+    throw new IdempotencyConfigurationError('hashFunction', `is not a hash function Node.js knows (given '${hashFunction}')`, {
+      cause,
+      value: hashFunction,
+    });
   }
   const keyPrefix = options.keyPrefix ?? (process.env.AWS_LAMBDA_FUNCTION_NAME || 'idempotency');
-  if (keyPrefix.trim() === '' || keyPrefix.includes('#')) {
-    throw new IdempotencyConfigError('keyPrefix', `must be non-empty and contain no '#' (given '${keyPrefix}')`);
+  if (typeof keyPrefix !== 'string' || keyPrefix.trim() === '' || keyPrefix.includes('#')) {
+    throw new IdempotencyConfigurationError('keyPrefix', `must be non-empty and contain no '#' (given '${keyPrefix}')`, {
+      value: keyPrefix,
+    });
   }
   checkSelector('keySelector', options.keySelector);
   checkSelector('payloadSelector', options.payloadSelector);
+  checkClient(fail, 'client', options.client);
+  checkBoolean(fail, 'useLocalCache', options.useLocalCache);
   return {
     tableName,
     client: options.client ?? new DynamoDBClient({}),

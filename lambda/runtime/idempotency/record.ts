@@ -12,9 +12,11 @@
  * | `in_progress_expiration` | N | epoch milliseconds after which a lock is considered abandoned |
  * | `validation` | S | hash of the validated payload |
  */
+import { IDEMPOTENCY_TABLE_ATTRIBUTE } from '../../../lib/core/wire';
+
 export const ATTR = {
-  id: 'id',
-  expiration: 'expiration',
+  id: IDEMPOTENCY_TABLE_ATTRIBUTE.partitionKey,
+  expiration: IDEMPOTENCY_TABLE_ATTRIBUTE.timeToLive,
   status: 'status',
   data: 'data',
   inProgressExpiration: 'in_progress_expiration',

@@ -8,7 +8,7 @@ import {
 import { type NativeAttributeValue, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { LRUCache } from '@aws-lambda-powertools/commons/utils/lru-cache';
 import {
-  IdempotencyConfigError,
+  IdempotencyConfigurationError,
   IdempotencyEffectConditionError,
   IdempotencyInProgressError,
   IdempotencyPayloadMismatchError,
@@ -111,7 +111,7 @@ function marshallSome(values: NativeItem | undefined): Record<string, AttributeV
 function toLowLevel(item: EffectItem, index: number): LowLevelTransactWriteItem {
   const ops = (['ConditionCheck', 'Put', 'Update', 'Delete'] as const).filter((op) => item[op] !== undefined);
   if (ops.length !== 1) {
-    throw new IdempotencyConfigError(
+    throw new IdempotencyConfigurationError(
       'effect.items',
       `item ${index} must have exactly one of ConditionCheck, Put, Update, Delete (given ${ops.length === 0 ? 'none' : ops.join(' and ')})`,
     );
@@ -159,7 +159,9 @@ export class TransactionalIdempotency {
     this.options = resolveOptions(options);
     this.maxAttempts = options.maxAttempts ?? 3;
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1 || this.maxAttempts > 10) {
-      throw new IdempotencyConfigError('maxAttempts', `must be a whole number between 1 and 10 (given ${options.maxAttempts})`);
+      throw new IdempotencyConfigurationError('maxAttempts', `must be a whole number between 1 and 10 (given ${options.maxAttempts})`, {
+        value: options.maxAttempts,
+      });
     }
     // the LRU cache Powertools' own local cache uses (lock mode)
     if (this.options.useLocalCache) this.cache = new LRUCache({ maxSize: this.options.maxLocalCacheSize });
@@ -178,7 +180,7 @@ export class TransactionalIdempotency {
    * @param record the message (an SQS/SNS/Kinesis/DynamoDB Streams record, an EventBridge event, ...)
    * @param effect the writes, or a function building them (called unless the local cache knows the key)
    * @throws IdempotencyKeyError, IdempotencyPayloadMismatchError, IdempotencyInProgressError,
-   *   IdempotencyEffectConditionError, IdempotencyPersistenceError, IdempotencyConfigError
+   *   IdempotencyEffectConditionError, IdempotencyPersistenceError, IdempotencyConfigurationError
    */
   public async applyOnce<R = unknown>(
     record: unknown,
@@ -198,7 +200,7 @@ export class TransactionalIdempotency {
     const built = (typeof effect === 'function' ? await effect() : effect) ?? { items: [] };
     const items = built.items ?? [];
     if (!Array.isArray(items) || items.length > MAX_EFFECT_ITEMS) {
-      throw new IdempotencyConfigError(
+      throw new IdempotencyConfigurationError(
         'effect.items',
         `must be an array of at most ${MAX_EFFECT_ITEMS} writes: a transaction holds 100 items and one is the idempotency record (given ${Array.isArray(items) ? items.length : typeof items})`,
       );

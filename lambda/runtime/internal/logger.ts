@@ -26,6 +26,14 @@ export function defaultLogger(): Logger {
   return shared;
 }
 
+/**
+ * A Powertools Logger for one of the kit's handlers: service `POWERTOOLS_SERVICE_NAME` when set
+ * (so an app can name its functions' logs), else `serviceName`.
+ */
+export function handlerLogger(serviceName: string): Logger {
+  return new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || serviceName });
+}
+
 /** The logger a helper uses: the given one, the shared Powertools Logger when none is given, none at all for `null`. */
 export function resolveLogger(logger: RuntimeLogger | null | undefined): RuntimeLogger | null {
   return logger === undefined ? defaultLogger() : logger;

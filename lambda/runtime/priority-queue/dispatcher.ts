@@ -7,8 +7,20 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { type RuntimeLogger, resolveLogger } from '../internal/logger';
-import { PriorityQueueConfigError } from './errors';
+import { ENV, LIMIT, SHARED_DEFAULT } from '../../../lib/core/wire';
+import { type RuntimeLogger, errorFields, resolveLogger } from '../internal/logger';
+import {
+  type Fail,
+  checkFinite,
+  checkInteger,
+  checkLogger,
+  checkNumber,
+  checkQueueArn,
+  checkString,
+  checkUrl,
+  numberFromEnvironment,
+} from '../internal/options';
+import { PriorityQueueConfigurationError } from './errors';
 
 /**
  * Largest consumer event the dispatcher sends in one invocation: Lambda's 6 MB limit on a
@@ -25,8 +37,23 @@ export interface DispatcherLevel {
   readonly queueArn: string;
 }
 
-/** Logs the dispatcher's problems. `console` fits; so does a Powertools `Logger`. */
-export type DispatcherLogger = RuntimeLogger;
+const fail: Fail = (option, message, value) => {
+  throw new PriorityQueueConfigurationError(option, message, { value });
+};
+
+/** Checks the dispatcher's levels: at least one, each with a name (unique), a queue URL and a queue ARN. */
+function checkLevels(levels: unknown, option: string): DispatcherLevel[] {
+  if (!Array.isArray(levels) || levels.length === 0) fail(option, `${option}: the dispatcher needs at least one level`, levels);
+  const names = new Set<string>();
+  (levels as Array<Partial<DispatcherLevel>>).forEach((level, i) => {
+    const name = checkString(fail, `${option}[${i}].name`, level?.name);
+    if (names.has(name)) fail(`${option}[${i}].name`, `${option}: level '${name}' is listed twice`, name);
+    names.add(name);
+    checkUrl(fail, `${option}[${i}].queueUrl`, level?.queueUrl);
+    checkQueueArn(fail, `${option}[${i}].queueArn`, level?.queueArn);
+  });
+  return levels as DispatcherLevel[];
+}
 
 /** Options of {@link StrictPriorityDispatcher}. */
 export interface StrictPriorityDispatcherOptions {
@@ -62,8 +89,13 @@ export interface StrictPriorityDispatcherOptions {
    * @default 30
    */
   readonly consumerTimeoutSeconds?: number;
-  /** @default console */
-  readonly logger?: DispatcherLogger | null;
+  /**
+   * Where the dispatcher's problems are logged (a Powertools `Logger`, `console`...). `null` turns
+   * logging off.
+   *
+   * @default - the run-time library's shared Powertools `Logger`
+   */
+  readonly logger?: RuntimeLogger | null;
 }
 
 /** What one run did. */
@@ -104,25 +136,40 @@ export class StrictPriorityDispatcher {
   private readonly every: number;
   private readonly idleWaitSeconds: number;
   private readonly consumerTimeoutMs: number;
-  private readonly logger: DispatcherLogger | null;
+  private readonly logger: RuntimeLogger | null;
   private batchCount = 0;
 
+  /** @throws PriorityQueueConfigurationError naming the first invalid option */
   constructor(private readonly options: StrictPriorityDispatcherOptions) {
-    if (options.levels.length === 0) throw new PriorityQueueConfigError('the dispatcher needs at least one level');
-    this.levels = options.levels;
-    this.batchSize = options.batchSize ?? 10;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 10) {
-      throw new PriorityQueueConfigError(`batchSize must be an integer between 1 and 10 (given ${this.batchSize})`);
-    }
-    if (!options.consumer) {
-      throw new PriorityQueueConfigError(
-        `consumer must be the name or ARN of the consumer function (given '${options.consumer}'); the dispatcher handler reads it from CONSUMER_FUNCTION`,
+    this.levels = checkLevels(options.levels, 'levels');
+    this.batchSize = checkInteger(fail, 'batchSize', options.batchSize ?? 10, 1, LIMIT.sqsMaxBatchEntries);
+    if (typeof options.consumer !== 'string' || options.consumer.trim() === '') {
+      fail(
+        'consumer',
+        `consumer must be the name or ARN of the consumer function (given '${options.consumer}'); the dispatcher handler reads it from ${ENV.consumerFunction}`,
+        options.consumer,
       );
     }
-    this.every = options.lowestLevelEvery ?? 10;
-    this.idleWaitSeconds = options.idleWaitSeconds ?? 2;
-    this.consumerTimeoutMs = (options.consumerTimeoutSeconds ?? 30) * 1000;
-    this.logger = resolveLogger(options.logger);
+    for (const client of ['sqs', 'lambda'] as const) {
+      if (typeof (options[client] as { send?: unknown } | undefined)?.send !== 'function') {
+        fail(client, `${client} must be an AWS SDK v3 client (an object with a send method)`, options[client]);
+      }
+    }
+    this.every = checkInteger(fail, 'lowestLevelEvery', options.lowestLevelEvery ?? 10, 0);
+    this.idleWaitSeconds = checkInteger(
+      fail,
+      'idleWaitSeconds',
+      options.idleWaitSeconds ?? SHARED_DEFAULT.dispatcherIdleWaitSeconds,
+      1,
+      LIMIT.sqsMaxWaitTimeSeconds,
+    );
+    const consumerTimeoutSeconds = checkNumber(fail, 'consumerTimeoutSeconds', options.consumerTimeoutSeconds ?? 30, {
+      min: 0,
+      max: LIMIT.lambdaMaxTimeoutSeconds,
+      rule: `a number of seconds above 0 and at most ${LIMIT.lambdaMaxTimeoutSeconds}`,
+    });
+    this.consumerTimeoutMs = consumerTimeoutSeconds * 1000;
+    this.logger = resolveLogger(checkLogger(fail, 'logger', options.logger));
   }
 
   /**
@@ -185,7 +232,7 @@ export class StrictPriorityDispatcher {
       );
       return res.Messages ?? [];
     } catch (error) {
-      this.logger?.warn(JSON.stringify({ message: 'receive failed', level: level.name, error: String(error) }));
+      this.logger?.warn('receive failed', { level: level.name, ...errorFields(error) });
       await sleep(Math.max(0, Math.min(Math.max(waitSeconds, 1) * 1000, remainingMs())));
       return [];
     }
@@ -201,9 +248,7 @@ export class StrictPriorityDispatcher {
             Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
           }),
         )
-        .catch((error: unknown) =>
-          this.logger?.warn(JSON.stringify({ message: 'release failed', level: level.name, error: String(error) })),
-        );
+        .catch((error: unknown) => this.logger?.warn('release failed', { level: level.name, ...errorFields(error) }));
       stats.released += 1;
       return;
     }
@@ -227,14 +272,10 @@ export class StrictPriorityDispatcher {
         }),
       );
       if (res.Failed && res.Failed.length > 0) {
-        this.logger?.warn(
-          JSON.stringify({ message: 'delete failed: these messages will be delivered again', level: level.name, failed: res.Failed }),
-        );
+        this.logger?.warn('delete failed: these messages will be delivered again', { level: level.name, failed: res.Failed });
       }
     } catch (error) {
-      this.logger?.warn(
-        JSON.stringify({ message: 'delete failed: the batch will be delivered again', level: level.name, error: String(error) }),
-      );
+      this.logger?.warn('delete failed: the batch will be delivered again', { level: level.name, ...errorFields(error) });
     }
   }
 
@@ -262,23 +303,18 @@ export class StrictPriorityDispatcher {
       const res = await this.options.lambda.send(new InvokeCommand({ FunctionName: this.options.consumer, Payload: eventJson }));
       payload = res.Payload ? new TextDecoder().decode(res.Payload) : '';
       if (res.FunctionError) {
-        this.logger?.warn(
-          JSON.stringify({
-            message: 'consumer failed: the whole batch is retried',
-            level: level.name,
-            functionError: res.FunctionError,
-            payload: payload.slice(0, 1000),
-          }),
-        );
+        this.logger?.warn('consumer failed: the whole batch is retried', {
+          level: level.name,
+          functionError: res.FunctionError,
+          payload: payload.slice(0, 1000),
+        });
         return all;
       }
     } catch (error) {
-      this.logger?.warn(
-        JSON.stringify({ message: 'consumer invocation failed: the whole batch is retried', level: level.name, error: String(error) }),
-      );
+      this.logger?.warn('consumer invocation failed: the whole batch is retried', { level: level.name, ...errorFields(error) });
       return all;
     }
-    return failuresOf(payload, all, (why) => this.logger?.warn(JSON.stringify({ message: why, level: level.name })));
+    return failuresOf(payload, all, (why) => this.logger?.warn(why, { level: level.name }));
   }
 }
 
@@ -341,11 +377,12 @@ export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
 
 /** Reads the dispatcher's levels from JSON (`[{ name, queueUrl, queueArn }, ...]`, highest first). */
 export function parseDispatcherLevels(json: string | undefined): DispatcherLevel[] {
+  const variable = ENV.priorityLevels;
   let levels: unknown;
   try {
     levels = JSON.parse(json ?? '');
   } catch (cause) {
-    throw new PriorityQueueConfigError('PRIORITY_LEVELS is not valid JSON', { cause });
+    throw new PriorityQueueConfigurationError(variable, `${variable} is not valid JSON`, { cause, value: json?.slice(0, 200) });
   }
   if (
     !Array.isArray(levels) ||
@@ -354,7 +391,42 @@ export function parseDispatcherLevels(json: string | undefined): DispatcherLevel
       (l: Partial<DispatcherLevel>) => typeof l?.name === 'string' && typeof l?.queueUrl === 'string' && typeof l?.queueArn === 'string',
     )
   ) {
-    throw new PriorityQueueConfigError(`PRIORITY_LEVELS must be [{ name, queueUrl, queueArn }, ...] (given ${String(json).slice(0, 200)})`);
+    fail(variable, `${variable} must be [{ name, queueUrl, queueArn }, ...] (given ${String(json).slice(0, 200)})`, json?.slice(0, 200));
   }
-  return levels as DispatcherLevel[];
+  return checkLevels(levels, variable);
+}
+
+/** What the dispatcher handler reads from its environment (set by the PriorityQueue construct). */
+export interface DispatcherEnvironment extends Pick<
+  StrictPriorityDispatcherOptions,
+  'levels' | 'consumer' | 'batchSize' | 'lowestLevelEvery' | 'idleWaitSeconds' | 'consumerTimeoutSeconds'
+> {
+  /** How long one run takes batches, in seconds. */
+  readonly runSeconds: number;
+  /** The consumer's timeout, in seconds. */
+  readonly consumerTimeoutSeconds: number;
+}
+
+/**
+ * Reads the dispatcher's settings from the environment the PriorityQueue construct sets
+ * (`PRIORITY_LEVELS`, `CONSUMER_FUNCTION`, `BATCH_SIZE`, `LOWEST_LEVEL_EVERY`, `IDLE_WAIT_SECONDS`,
+ * `CONSUMER_TIMEOUT_SECONDS`, `RUN_SECONDS`). Numbers must be numbers (their range is checked by
+ * {@link StrictPriorityDispatcher}); unset ones take their defaults.
+ *
+ * @throws PriorityQueueConfigurationError naming the variable
+ */
+export function dispatcherEnvironment(env: NodeJS.ProcessEnv = process.env): DispatcherEnvironment {
+  const number = (variable: string) => numberFromEnvironment(fail, variable, (f, v) => checkFinite(f, variable, v), env);
+  const runSeconds =
+    numberFromEnvironment(fail, ENV.runSeconds, (f, v) => checkNumber(f, ENV.runSeconds, v, { min: 0 }), env) ??
+    SHARED_DEFAULT.dispatcherRunSeconds;
+  return {
+    levels: parseDispatcherLevels(env[ENV.priorityLevels]),
+    consumer: env[ENV.consumerFunction] ?? '',
+    batchSize: number(ENV.batchSize),
+    lowestLevelEvery: number(ENV.lowestLevelEvery),
+    idleWaitSeconds: number(ENV.idleWaitSeconds),
+    consumerTimeoutSeconds: number(ENV.consumerTimeoutSeconds) ?? 30,
+    runSeconds,
+  };
 }

@@ -1,6 +1,8 @@
+import { MessagingPatternsRuntimeError, type RuntimeErrorOptions } from '../internal/errors';
+
 /** Base of the priority-queue helpers' errors. */
-export class PriorityQueueError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+export class PriorityQueueError extends MessagingPatternsRuntimeError {
+  constructor(message: string, options: RuntimeErrorOptions = {}) {
     super(message, options);
     this.name = 'PriorityQueueError';
   }
@@ -14,17 +16,24 @@ export class UnknownPriorityError extends PriorityQueueError {
   public readonly levels: readonly string[];
 
   constructor(priority: string, levels: readonly string[]) {
-    super(`unknown priority '${priority}': the levels are ${levels.map((l) => `'${l}'`).join(', ')}`);
+    super(`unknown priority '${priority}': the levels are ${levels.map((l) => `'${l}'`).join(', ')}`, {
+      retryable: false,
+      context: { priority, levels },
+    });
     this.name = 'UnknownPriorityError';
     this.priority = priority;
     this.levels = levels;
   }
 }
 
-/** Thrown when the producer's or dispatcher's configuration is missing or malformed. */
-export class PriorityQueueConfigError extends PriorityQueueError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PriorityQueueConfigError';
+/** Thrown when the producer's or dispatcher's configuration, or one of their options, is missing or malformed. */
+export class PriorityQueueConfigurationError extends PriorityQueueError {
+  /** The option (or configuration field, or environment variable) at fault. */
+  public readonly option: string;
+
+  constructor(option: string, message: string, options: RuntimeErrorOptions & { readonly value?: unknown } = {}) {
+    super(message, { ...options, retryable: false, context: { option, value: options.value, ...options.context } });
+    this.name = 'PriorityQueueConfigurationError';
+    this.option = option;
   }
 }

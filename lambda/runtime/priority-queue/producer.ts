@@ -5,13 +5,28 @@ import {
   type SendMessageBatchRequestEntry,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { PriorityQueueConfigError, UnknownPriorityError } from './errors';
+import { ENV, LIMIT } from '../../../lib/core/wire';
+import { type Fail, checkClient, checkInteger, checkPattern, checkString, checkUrl } from '../internal/options';
+import { PriorityQueueConfigurationError, UnknownPriorityError } from './errors';
 import { PRIORITY_ATTRIBUTE } from './protocol';
 
 export { PRIORITY_ATTRIBUTE } from './protocol';
 
 /** Default environment variable holding the producer's configuration (set by `configureProducer`). */
-export const PRIORITY_QUEUE_CONFIG_ENV = 'PRIORITY_QUEUE_CONFIG';
+export const PRIORITY_QUEUE_CONFIG_ENV = ENV.priorityQueueConfig;
+
+/** What SQS allows as a batch entry id. */
+const ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
+
+const fail: Fail = (option, message, value) => {
+  throw new PriorityQueueConfigurationError(option, message, { value });
+};
+/** A `fail` whose messages say where the configuration came from. */
+const failIn =
+  (source: string): Fail =>
+  (option, message, value) => {
+    throw new PriorityQueueConfigurationError(option, `${source}: ${message}`, { value });
+  };
 
 /** Where each level's messages go: the construct's `producerConfig`. */
 export interface PriorityQueueConfig {
@@ -63,13 +78,20 @@ export interface PriorityQueueProducerOptions {
 
 /** Parses and checks a producer configuration (the JSON of the construct's `producerConfig`). */
 export function parsePriorityQueueConfig(json: string | undefined, source = 'configuration'): PriorityQueueConfig {
-  if (!json)
-    throw new PriorityQueueConfigError(`${source} is empty: set it to the PriorityQueue's producerConfig (configureProducer does)`);
+  if (!json) {
+    throw new PriorityQueueConfigurationError(
+      'config',
+      `${source} is empty: set it to the PriorityQueue's producerConfig (configureProducer does)`,
+      {
+        value: json,
+      },
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
   } catch (cause) {
-    throw new PriorityQueueConfigError(`${source} is not valid JSON`, { cause });
+    throw new PriorityQueueConfigurationError('config', `${source} is not valid JSON`, { cause, value: json.slice(0, 200) });
   }
   return validateConfig(parsed, source, json);
 }
@@ -88,12 +110,28 @@ function validateConfig(value: unknown, source: string, text: string = String(JS
     levels.length === 0 ||
     !levels.every((l) => typeof l?.name === 'string' && typeof l?.queueUrl === 'string' && l.queueUrl !== '')
   ) {
-    throw new PriorityQueueConfigError(`${source} must list levels as [{ name, queueUrl }, ...] (given ${text.slice(0, 200)})`);
+    throw new PriorityQueueConfigurationError(
+      'levels',
+      `${source} must list levels as [{ name, queueUrl }, ...] (given ${text.slice(0, 200)})`,
+      {
+        value: text.slice(0, 200),
+      },
+    );
   }
+  const f = failIn(source);
+  const names = new Set<string>();
+  levels.forEach((level, i) => {
+    checkString(f, `levels[${i}].name`, level.name);
+    if (names.has(level.name)) f(`levels[${i}].name`, `level '${level.name}' is listed twice`, level.name);
+    names.add(level.name);
+  });
   const defaultLevel = typeof config!.defaultLevel === 'string' ? config!.defaultLevel : levels[Math.floor((levels.length - 1) / 2)].name;
   if (!levels.some((l) => l.name === defaultLevel)) {
-    throw new PriorityQueueConfigError(`${source}: defaultLevel '${defaultLevel}' is not one of the levels`);
+    throw new PriorityQueueConfigurationError('defaultLevel', `${source}: defaultLevel '${defaultLevel}' is not one of the levels`, {
+      value: defaultLevel,
+    });
   }
+  levels.forEach((level, i) => checkUrl(f, `levels[${i}].queueUrl`, level.queueUrl));
   // A copy: the producer's configuration does not change when the caller's object does.
   return { levels: levels.map((l) => ({ ...l })), defaultLevel };
 }
@@ -116,11 +154,12 @@ export class PriorityQueueProducer {
   constructor(options: PriorityQueueProducerOptions) {
     this.config = checkPriorityQueueConfig(options.config);
     this.urls = new Map(this.config.levels.map((l) => [l.name, l.queueUrl]));
-    this.clientInstance = options.client;
+    this.clientInstance = checkClient(fail, 'client', options.client);
   }
 
   /** A producer configured from an environment variable holding the construct's `producerConfig`. */
   public static fromEnvironment(variable: string = PRIORITY_QUEUE_CONFIG_ENV, client?: SQSClient): PriorityQueueProducer {
+    checkString(fail, 'variable', variable, ': the name of the environment variable holding the configuration');
     return new PriorityQueueProducer({
       config: parsePriorityQueueConfig(process.env[variable], `environment variable ${variable}`),
       client,
@@ -132,8 +171,12 @@ export class PriorityQueueProducer {
     return this.config.levels.map((l) => l.name);
   }
 
-  /** The level a message with these options goes to; throws {@link UnknownPriorityError}. */
+  /**
+   * The level a message with these options goes to; throws {@link UnknownPriorityError}, or
+   * {@link PriorityQueueConfigurationError} for a `delaySeconds` SQS would refuse.
+   */
   public resolvePriority(options: PrioritySendOptions = {}): string {
+    if (options.delaySeconds !== undefined) checkInteger(fail, 'delaySeconds', options.delaySeconds, 0, LIMIT.sqsMaxDelaySeconds);
     const priority = options.priority ?? options.messageAttributes?.[PRIORITY_ATTRIBUTE]?.StringValue ?? this.config.defaultLevel;
     if (!this.urls.has(priority)) throw new UnknownPriorityError(priority, this.levels);
     return priority;
@@ -168,7 +211,8 @@ export class PriorityQueueProducer {
     const byLevel = new Map<string, Array<SendMessageBatchRequestEntry & { Id: string }>>();
     const seen = new Set<string>();
     for (const entry of entries) {
-      if (seen.has(entry.id)) throw new PriorityQueueConfigError(`sendBatch: entry id '${entry.id}' is used more than once`);
+      checkPattern(fail, 'id', entry.id, ENTRY_ID, 'up to 80 letters, digits, hyphens and underscores');
+      if (seen.has(entry.id)) fail('id', `sendBatch: entry id '${entry.id}' is used more than once`, entry.id);
       seen.add(entry.id);
       const priority = this.resolvePriority(entry);
       const list = byLevel.get(priority) ?? [];

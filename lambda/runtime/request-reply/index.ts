@@ -1,8 +1,12 @@
+export { MessagingPatternsRuntimeError, isRetryable } from '../internal/errors';
+export type { RuntimeErrorOptions } from '../internal/errors';
+export type { LogFields, RuntimeLogger } from '../internal/logger';
 export {
   InvalidRequestError,
   RejectRequestError,
   ReplyQueueLostError,
   RequestRejectedError,
+  RequestReplyConfigurationError,
   RequestReplyError,
   RequestTimeoutError,
 } from './errors';
@@ -19,7 +23,7 @@ export {
   parseQueueArn,
   parseQueueUrl,
 } from './protocol';
-export type { QueueArnParts, RequestReplyLogger } from './protocol';
+export type { QueueArnParts } from './protocol';
 export { SqsRequester } from './requester';
 export type { DroppedReply, RequestOptions, RequesterStats, SqsRequesterOptions } from './requester';
 export { handleRequest, requestHandler, sendReply } from './responder';

@@ -7,27 +7,33 @@
  * A reply is a message on the `ReplyTo` queue: the body is the JSON result, or `{ name, message }`
  * when `ReplyStatus` is `error`; attributes carry the same `CorrelationId`.
  */
-import type { RuntimeLogger } from '../internal/logger';
+import { ENV, LIMIT, MESSAGE_ATTRIBUTE, TAG } from '../../../lib/core/wire';
+import type { Fail } from '../internal/options';
+import { RequestReplyConfigurationError } from './errors';
 
-export const CORRELATION_ID_ATTRIBUTE = 'CorrelationId';
-export const REPLY_TO_ATTRIBUTE = 'ReplyTo';
-export const EXPIRES_AT_ATTRIBUTE = 'ExpiresAt';
-export const REPLY_STATUS_ATTRIBUTE = 'ReplyStatus';
+export const CORRELATION_ID_ATTRIBUTE = MESSAGE_ATTRIBUTE.correlationId;
+export const REPLY_TO_ATTRIBUTE = MESSAGE_ATTRIBUTE.replyTo;
+export const EXPIRES_AT_ATTRIBUTE = MESSAGE_ATTRIBUTE.expiresAt;
+export const REPLY_STATUS_ATTRIBUTE = MESSAGE_ATTRIBUTE.replyStatus;
 
 /** Tag on a reply queue: epoch seconds of the last time its requester used it. */
-export const HEARTBEAT_TAG = 'cdk-messaging-patterns:heartbeat';
+export const HEARTBEAT_TAG = TAG.replyQueueHeartbeat;
 
 /** Environment variables the construct sets on requesters, responders and the reaper. */
-export const REQUEST_QUEUE_URL_ENV = 'REQUEST_QUEUE_URL';
-export const REQUEST_QUEUE_ARN_ENV = 'REQUEST_QUEUE_ARN';
-export const REPLY_QUEUE_PREFIX_ENV = 'REPLY_QUEUE_PREFIX';
-export const REPLY_QUEUE_IDLE_TIMEOUT_ENV = 'REPLY_QUEUE_IDLE_TIMEOUT_SECONDS';
-
-/** Logs warnings (and information); `console` fits, so does a Powertools `Logger`. */
-export type RequestReplyLogger = RuntimeLogger;
+export const REQUEST_QUEUE_URL_ENV = ENV.requestQueueUrl;
+export const REQUEST_QUEUE_ARN_ENV = ENV.requestQueueArn;
+export const REPLY_QUEUE_PREFIX_ENV = ENV.replyQueuePrefix;
+export const REPLY_QUEUE_IDLE_TIMEOUT_ENV = ENV.replyQueueIdleTimeoutSeconds;
 
 /** What a reply queue prefix must look like: 1-60 letters, digits, `-` or `_` (queue names allow 80). */
-export const REPLY_QUEUE_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,60}$/;
+export const REPLY_QUEUE_PREFIX_PATTERN = new RegExp(`^[A-Za-z0-9_-]{1,${LIMIT.replyQueuePrefixMaxLength}}$`);
+/** How {@link REPLY_QUEUE_PREFIX_PATTERN} reads in an error message. */
+export const REPLY_QUEUE_PREFIX_RULE = `1-${LIMIT.replyQueuePrefixMaxLength} letters, digits, - or _`;
+
+/** Throws {@link RequestReplyConfigurationError}: the `fail` of request-reply's option checks. */
+export const failRequestReplyOption: Fail = (option, message, value) => {
+  throw new RequestReplyConfigurationError(option, message, { value });
+};
 
 /** Whether an SQS error says the queue does not exist (deleted, or never created). */
 export function isQueueGone(error: unknown): boolean {
@@ -42,11 +48,16 @@ export interface QueueArnParts {
   readonly name: string;
 }
 
-/** Splits an SQS queue ARN (`arn:aws:sqs:us-east-1:111122223333:orders`). */
-export function parseQueueArn(arn: string): QueueArnParts {
-  const [prefix, partition, service, region, account, name] = arn.split(':');
+/**
+ * Splits an SQS queue ARN (`arn:aws:sqs:us-east-1:111122223333:orders`).
+ *
+ * @param option the option the ARN was given as, named in the error
+ * @throws RequestReplyConfigurationError when it is not an SQS queue ARN
+ */
+export function parseQueueArn(arn: string, option = 'queueArn'): QueueArnParts {
+  const [prefix, partition, service, region, account, name] = typeof arn === 'string' ? arn.split(':') : [];
   if (prefix !== 'arn' || service !== 'sqs' || !partition || !region || !account || !name) {
-    throw new Error(`not an SQS queue ARN: '${arn}'`);
+    failRequestReplyOption(option, `${option} is not an SQS queue ARN: '${arn}'`, arn);
   }
   return { partition, region, account, name };
 }

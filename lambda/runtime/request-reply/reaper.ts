@@ -5,8 +5,15 @@ import {
   ListQueuesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { resolveLogger } from '../internal/logger';
-import { HEARTBEAT_TAG, REPLY_QUEUE_PREFIX_PATTERN, type RequestReplyLogger, isQueueGone } from './protocol';
+import { type RuntimeLogger, resolveLogger } from '../internal/logger';
+import { checkFinite, checkLogger, checkNumber, checkPattern } from '../internal/options';
+import {
+  HEARTBEAT_TAG,
+  REPLY_QUEUE_PREFIX_PATTERN,
+  REPLY_QUEUE_PREFIX_RULE,
+  failRequestReplyOption as fail,
+  isQueueGone,
+} from './protocol';
 
 /** What {@link reapIdleReplyQueues} did. */
 export interface ReapResult {
@@ -21,15 +28,19 @@ export interface ReapResult {
  * (their heartbeat tag, else their creation time, is older). Requesters refresh the heartbeat when
  * a quarter of `idleSeconds` has passed, so a queue in use is never deleted; a requester whose
  * queue was deleted while it was idle creates a new one on its next request.
+ *
+ * @throws RequestReplyConfigurationError for a malformed prefix or a non-positive `idleSeconds`
  */
 export async function reapIdleReplyQueues(
   client: SQSClient,
   prefix: string,
   idleSeconds: number,
-  options: { now?: number; logger?: RequestReplyLogger | null } = {},
+  options: { now?: number; logger?: RuntimeLogger | null } = {},
 ): Promise<ReapResult> {
-  if (!REPLY_QUEUE_PREFIX_PATTERN.test(prefix)) throw new Error(`prefix must be 1-60 letters, digits, - or _ (given '${prefix}')`);
-  const logger = resolveLogger(options.logger);
+  checkPattern(fail, 'prefix', prefix, REPLY_QUEUE_PREFIX_PATTERN, REPLY_QUEUE_PREFIX_RULE);
+  checkNumber(fail, 'idleSeconds', idleSeconds, { min: 0, rule: 'a positive number of seconds' });
+  if (options.now !== undefined) checkFinite(fail, 'now', options.now);
+  const logger = resolveLogger(checkLogger(fail, 'logger', options.logger));
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
   const urls: string[] = [];
   let NextToken: string | undefined;
@@ -51,7 +62,7 @@ export async function reapIdleReplyQueues(
       if (nowSeconds - lastUsed <= idleSeconds) continue;
       await client.send(new DeleteQueueCommand({ QueueUrl: url }));
       deleted.push(url);
-      logger?.info?.(JSON.stringify({ message: 'idle reply queue deleted', url, idleSeconds: nowSeconds - lastUsed }));
+      logger?.info?.('idle reply queue deleted', { url, idleSeconds: nowSeconds - lastUsed });
     } catch (error) {
       if (!isQueueGone(error)) throw error;
     }

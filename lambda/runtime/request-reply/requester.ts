@@ -10,7 +10,19 @@ import {
   SendMessageCommand,
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
-import { resolveLogger } from '../internal/logger';
+import { LIMIT, SHARED_DEFAULT } from '../../../lib/core/wire';
+import { type RuntimeLogger, errorFields, resolveLogger } from '../internal/logger';
+import {
+  type Fail,
+  checkClient,
+  checkFunction,
+  checkInteger,
+  checkLogger,
+  checkNumber,
+  checkPattern,
+  checkUrl,
+  numberFromEnvironment,
+} from '../internal/options';
 import { ReplyQueueLostError, RequestRejectedError, RequestReplyError, RequestTimeoutError } from './errors';
 import {
   CORRELATION_ID_ATTRIBUTE,
@@ -19,11 +31,12 @@ import {
   REPLY_QUEUE_IDLE_TIMEOUT_ENV,
   REPLY_QUEUE_PREFIX_ENV,
   REPLY_QUEUE_PREFIX_PATTERN,
+  REPLY_QUEUE_PREFIX_RULE,
   REPLY_STATUS_ATTRIBUTE,
   REPLY_TO_ATTRIBUTE,
   REQUEST_QUEUE_ARN_ENV,
   REQUEST_QUEUE_URL_ENV,
-  type RequestReplyLogger,
+  failRequestReplyOption as fail,
   isQueueGone,
   parseQueueArn,
 } from './protocol';
@@ -50,7 +63,8 @@ export interface SqsRequesterOptions {
    */
   readonly defaultTimeoutMs?: number;
   /**
-   * How long SQS keeps an unread reply, in seconds (60–1209600): replies nobody reads expire.
+   * How long SQS keeps an unread reply, in seconds (a whole number, 60–1209600): replies nobody
+   * reads expire.
    *
    * @default 300
    */
@@ -65,11 +79,12 @@ export interface SqsRequesterOptions {
   /** @default - a client from the environment */
   readonly client?: SQSClient;
   /**
-   * Where dropped replies and polling errors are logged. `null` turns logging off.
+   * Where dropped replies and polling errors are logged (a Powertools `Logger`, `console`...).
+   * `null` turns logging off.
    *
-   * @default console
+   * @default - the run-time library's shared Powertools `Logger`
    */
-  readonly logger?: RequestReplyLogger | null;
+  readonly logger?: RuntimeLogger | null;
   /** Called for every reply dropped because no request waits for it. */
   readonly onDroppedReply?: (reply: DroppedReply) => void;
 }
@@ -118,8 +133,25 @@ interface ReplyQueue {
 }
 
 const RECENT_IDS_KEPT = 1000;
+/** SQS allows 10 message attributes; the protocol uses 3. */
+const MAX_REQUEST_ATTRIBUTES = 7;
+const PROTOCOL_ATTRIBUTES: readonly string[] = [CORRELATION_ID_ATTRIBUTE, REPLY_TO_ATTRIBUTE, EXPIRES_AT_ATTRIBUTE, REPLY_STATUS_ATTRIBUTE];
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_REPLY_RETENTION_SECONDS = 300;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const validIdleTimeout = (seconds: number): boolean => Number.isFinite(seconds) && seconds > 0;
+const checkIdleTimeout = (f: Fail, option: string, seconds: unknown): number =>
+  checkNumber(f, option, seconds, { min: 0, rule: 'a positive number of seconds' });
+const checkTimeout = (option: string, timeoutMs: unknown, idleMs: number): number => {
+  checkNumber(fail, option, timeoutMs, { min: 0, rule: 'positive, in milliseconds' });
+  if ((timeoutMs as number) > idleMs / 2) {
+    fail(
+      option,
+      `${option} must be at most half the reply queue idle timeout (${idleMs / 2} ms), or the reaper could delete the queue while the request waits (given ${timeoutMs})`,
+      timeoutMs,
+    );
+  }
+  return timeoutMs as number;
+};
 
 /**
  * The requester side of request-reply over SQS: sends a request with a correlation id and the URL
@@ -142,33 +174,39 @@ const validIdleTimeout = (seconds: number): boolean => Number.isFinite(seconds) 
  */
 export class SqsRequester {
   /** A requester configured by the variables `RequestReply.addRequester(fn)` sets. */
+  /**
+   * A requester configured by the variables `RequestReply.addRequester(fn)` sets; `options`
+   * override them.
+   *
+   * @throws RequestReplyConfigurationError naming a variable that is not set or malformed
+   */
   public static fromEnvironment(options: Partial<SqsRequesterOptions> = {}): SqsRequester {
-    const env = (name: string) => {
+    const env = (name: string, given: string | undefined, check: (f: Fail, option: string, value: string) => unknown) => {
+      if (given !== undefined) return given;
       const value = process.env[name];
-      if (!value)
-        throw new RequestReplyError(`${name} is not set: add the function as a requester (RequestReply.addRequester) or pass the options`);
+      if (!value) {
+        fail(name, `${name} is not set: add the function as a requester (RequestReply.addRequester) or pass the options`, value);
+      }
+      check(fail, name, value);
       return value;
     };
-    const idle = process.env[REPLY_QUEUE_IDLE_TIMEOUT_ENV];
-    let replyQueueIdleTimeoutSeconds: number | undefined;
-    if (idle && options.replyQueueIdleTimeoutSeconds === undefined) {
-      replyQueueIdleTimeoutSeconds = Number(idle);
-      if (!validIdleTimeout(replyQueueIdleTimeoutSeconds)) {
-        throw new RequestReplyError(`${REPLY_QUEUE_IDLE_TIMEOUT_ENV} must be a positive number of seconds (given '${idle}')`);
-      }
-    }
+    const replyQueueIdleTimeoutSeconds =
+      options.replyQueueIdleTimeoutSeconds ??
+      numberFromEnvironment(fail, REPLY_QUEUE_IDLE_TIMEOUT_ENV, (f, v) => checkIdleTimeout(f, REPLY_QUEUE_IDLE_TIMEOUT_ENV, v));
     return new SqsRequester({
-      requestQueueUrl: env(REQUEST_QUEUE_URL_ENV),
-      requestQueueArn: env(REQUEST_QUEUE_ARN_ENV),
-      replyQueuePrefix: env(REPLY_QUEUE_PREFIX_ENV),
-      replyQueueIdleTimeoutSeconds,
       ...options,
+      requestQueueUrl: env(REQUEST_QUEUE_URL_ENV, options.requestQueueUrl, checkUrl),
+      requestQueueArn: env(REQUEST_QUEUE_ARN_ENV, options.requestQueueArn, (_f, option, value) => parseQueueArn(value, option)),
+      replyQueuePrefix: env(REPLY_QUEUE_PREFIX_ENV, options.replyQueuePrefix, (f, option, value) =>
+        checkPattern(f, option, value, REPLY_QUEUE_PREFIX_PATTERN, REPLY_QUEUE_PREFIX_RULE),
+      ),
+      replyQueueIdleTimeoutSeconds,
     });
   }
 
   public readonly stats: RequesterStats = { sent: 0, replied: 0, rejected: 0, timedOut: 0, dropped: 0, replyQueuesCreated: 0 };
   private readonly client: SQSClient;
-  private readonly logger: RequestReplyLogger | null;
+  private readonly logger: RuntimeLogger | null;
   /** The reply queue idle timeout, in milliseconds. */
   private readonly idleMs: number;
   private readonly pending = new Map<string, Waiter>();
@@ -178,18 +216,31 @@ export class SqsRequester {
   private polling = false;
   private closed = false;
 
+  /** @throws RequestReplyConfigurationError naming the first invalid option */
   constructor(private readonly options: SqsRequesterOptions) {
-    parseQueueArn(options.requestQueueArn);
-    if (!REPLY_QUEUE_PREFIX_PATTERN.test(options.replyQueuePrefix)) {
-      throw new RequestReplyError(`replyQueuePrefix must be 1-60 letters, digits, - or _ (given '${options.replyQueuePrefix}')`);
-    }
-    const idleSeconds = options.replyQueueIdleTimeoutSeconds ?? 3600;
-    if (!validIdleTimeout(idleSeconds)) {
-      throw new RequestReplyError(`replyQueueIdleTimeoutSeconds must be a positive number of seconds (given ${idleSeconds})`);
-    }
+    checkUrl(fail, 'requestQueueUrl', options.requestQueueUrl);
+    parseQueueArn(options.requestQueueArn, 'requestQueueArn');
+    checkPattern(fail, 'replyQueuePrefix', options.replyQueuePrefix, REPLY_QUEUE_PREFIX_PATTERN, REPLY_QUEUE_PREFIX_RULE);
+    const idleSeconds = checkIdleTimeout(
+      fail,
+      'replyQueueIdleTimeoutSeconds',
+      options.replyQueueIdleTimeoutSeconds ?? SHARED_DEFAULT.replyQueueIdleTimeoutSeconds,
+    );
     this.idleMs = idleSeconds * 1000;
-    this.client = options.client ?? new SQSClient({});
-    this.logger = resolveLogger(options.logger);
+    if (options.defaultTimeoutMs !== undefined) checkTimeout('defaultTimeoutMs', options.defaultTimeoutMs, this.idleMs);
+    if (options.replyRetentionSeconds !== undefined) {
+      checkInteger(
+        fail,
+        'replyRetentionSeconds',
+        options.replyRetentionSeconds,
+        LIMIT.sqsMinRetentionSeconds,
+        LIMIT.sqsMaxRetentionSeconds,
+      );
+    }
+    if (options.newQueueDelayMs !== undefined) checkNumber(fail, 'newQueueDelayMs', options.newQueueDelayMs, { min: 0, inclusive: true });
+    checkFunction(fail, 'onDroppedReply', options.onDroppedReply);
+    this.client = checkClient(fail, 'client', options.client) ?? new SQSClient({});
+    this.logger = resolveLogger(checkLogger(fail, 'logger', options.logger));
   }
 
   /** The URL of this instance's reply queue, once created. */
@@ -216,16 +267,12 @@ export class SqsRequester {
    * @throws RequestTimeoutError when no reply arrives within the timeout
    * @throws RequestRejectedError when the responder rejects the request
    * @throws ReplyQueueLostError when the reply queue is deleted while the request waits
+   * @throws RequestReplyConfigurationError when `timeoutMs` or `attributes` are invalid (nothing is sent)
    */
   public async request<TRequest = unknown, TReply = unknown>(payload: TRequest, options: RequestOptions = {}): Promise<TReply> {
-    if (this.closed) throw new RequestReplyError('the requester is closed');
-    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 10_000;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RequestReplyError(`timeoutMs must be positive (given ${timeoutMs})`);
-    if (timeoutMs > this.idleMs / 2) {
-      throw new RequestReplyError(
-        `timeoutMs must be at most half the reply queue idle timeout (${this.idleMs / 2} ms), or the reaper could delete the queue while the request waits (given ${timeoutMs})`,
-      );
-    }
+    if (this.closed) throw new RequestReplyError('the requester is closed', { retryable: false });
+    const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS, this.idleMs);
+    checkRequestAttributes(options.attributes);
     const queue = await this.readyQueue();
     const correlationId = randomUUID();
     const deadline = Date.now() + timeoutMs;
@@ -274,7 +321,7 @@ export class SqsRequester {
     this.closed = true;
     for (const [id, waiter] of this.pending) {
       clearTimeout(waiter.timer);
-      waiter.reject(new RequestReplyError(`the requester was closed while request ${id} waited`));
+      waiter.reject(new RequestReplyError(`the requester was closed while request ${id} waited`, { context: { correlationId: id } }));
     }
     this.pending.clear();
     const queue = this.queue;
@@ -337,7 +384,7 @@ export class SqsRequester {
         QueueName: name,
         Attributes: {
           SqsManagedSseEnabled: 'true',
-          MessageRetentionPeriod: String(this.options.replyRetentionSeconds ?? 300),
+          MessageRetentionPeriod: String(this.options.replyRetentionSeconds ?? DEFAULT_REPLY_RETENTION_SECONDS),
           VisibilityTimeout: '30',
           Policy: JSON.stringify(policy),
         },
@@ -393,7 +440,7 @@ export class SqsRequester {
           this.pending.clear();
           return;
         }
-        this.logger?.warn(JSON.stringify({ message: 'receiving replies failed; retrying', error: String(error) }));
+        this.logger?.warn('receiving replies failed; retrying', { queueUrl: queue.url, ...errorFields(error) });
         await sleep(500);
         continue;
       }
@@ -407,7 +454,7 @@ export class SqsRequester {
               Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
             }),
           )
-          .catch((error: unknown) => this.logger?.warn(JSON.stringify({ message: 'deleting replies failed', error: String(error) })));
+          .catch((error: unknown) => this.logger?.warn('deleting replies failed', { queueUrl: queue.url, ...errorFields(error) }));
       }
       for (const m of messages) this.dispatch(m);
     }
@@ -430,7 +477,7 @@ export class SqsRequester {
         messageId: m.MessageId,
       };
       this.stats.dropped += 1;
-      this.logger?.warn(JSON.stringify({ message: 'reply dropped: no request waits for it', ...dropped }));
+      this.logger?.warn('reply dropped: no request waits for it', { ...dropped });
       this.options.onDroppedReply?.(dropped);
       return;
     }
@@ -441,7 +488,13 @@ export class SqsRequester {
     try {
       body = JSON.parse(m.Body ?? 'null');
     } catch (cause) {
-      waiter.reject(new RequestReplyError(`the reply to request ${correlationId} is not valid JSON`, { cause }));
+      waiter.reject(
+        new RequestReplyError(`the reply to request ${correlationId} is not valid JSON`, {
+          cause,
+          retryable: false,
+          context: { correlationId },
+        }),
+      );
       return;
     }
     if (m.MessageAttributes?.[REPLY_STATUS_ATTRIBUTE]?.StringValue === 'error') {
@@ -452,5 +505,25 @@ export class SqsRequester {
     }
     this.stats.replied += 1;
     waiter.resolve(body);
+  }
+}
+
+/** Checks a request's further attributes: at most 7 strings, none named like the protocol's own. */
+function checkRequestAttributes(attributes: Record<string, string> | undefined): void {
+  if (attributes === undefined) return;
+  if (typeof attributes !== 'object' || attributes === null) fail('attributes', 'attributes must be an object of strings', attributes);
+  const names = Object.keys(attributes);
+  if (names.length > MAX_REQUEST_ATTRIBUTES) {
+    fail(
+      'attributes',
+      `attributes must hold at most ${MAX_REQUEST_ATTRIBUTES} attributes (the protocol uses 3 of SQS's 10) (given ${names.length})`,
+      names,
+    );
+  }
+  for (const name of names) {
+    if (PROTOCOL_ATTRIBUTES.includes(name))
+      fail('attributes', `attributes must not set the protocol's own ${name} (given '${name}')`, name);
+    if (typeof attributes[name] !== 'string')
+      fail(`attributes.${name}`, `attributes.${name} must be a string (given ${typeof attributes[name]})`, attributes[name]);
   }
 }

@@ -1,15 +1,18 @@
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type SqsBatchOptions, processSqsBatch } from '../batch/sqs';
-import { resolveLogger } from '../internal/logger';
+import { type SqsBatchOptions, checkSqsBatchOptions, processSqsBatch } from '../batch/sqs';
+import { type RuntimeLogger, resolveLogger } from '../internal/logger';
+import { checkClient, checkFunction, checkLogger, checkOneOf, checkPattern, checkString, checkUrl } from '../internal/options';
 import { InvalidRequestError, RejectRequestError } from './errors';
 import {
   CORRELATION_ID_ATTRIBUTE,
   EXPIRES_AT_ATTRIBUTE,
   REPLY_QUEUE_PREFIX_ENV,
+  REPLY_QUEUE_PREFIX_PATTERN,
+  REPLY_QUEUE_PREFIX_RULE,
   REPLY_STATUS_ATTRIBUTE,
   REPLY_TO_ATTRIBUTE,
-  type RequestReplyLogger,
+  failRequestReplyOption as fail,
   isQueueGone,
   parseQueueUrl,
 } from './protocol';
@@ -42,25 +45,50 @@ export interface ResponderOptions extends Omit<SqsBatchOptions, 'context' | 'log
    */
   readonly replyQueuePrefix?: string;
   /**
-   * Where skipped requests and dropped replies are logged. `null` turns logging off.
+   * Where skipped requests, dropped replies and failed requests are logged (a Powertools `Logger`,
+   * `console`...). `null` turns logging off.
    *
-   * @default console
+   * @default - the run-time library's shared Powertools `Logger`
    */
-  readonly logger?: RequestReplyLogger | null;
+  readonly logger?: RuntimeLogger | null;
+}
+
+/** The reply queue prefix a responder enforces: the option, else `REPLY_QUEUE_PREFIX`, else none; checked. */
+function replyQueuePrefixOf(options: ResponderOptions): string | undefined {
+  if (options.replyQueuePrefix !== undefined) {
+    return checkPattern(fail, 'replyQueuePrefix', options.replyQueuePrefix, REPLY_QUEUE_PREFIX_PATTERN, REPLY_QUEUE_PREFIX_RULE);
+  }
+  const fromEnv = process.env[REPLY_QUEUE_PREFIX_ENV];
+  return fromEnv ? checkPattern(fail, REPLY_QUEUE_PREFIX_ENV, fromEnv, REPLY_QUEUE_PREFIX_PATTERN, REPLY_QUEUE_PREFIX_RULE) : undefined;
+}
+
+function checkResponderOptions(options: ResponderOptions): void {
+  checkClient(fail, 'client', options.client);
+  checkLogger(fail, 'logger', options.logger);
+  replyQueuePrefixOf(options);
 }
 
 /** What became of one request. */
 export type RequestOutcome = 'replied' | 'rejected' | 'expired' | 'requester-gone';
 
 let defaultClient: SQSClient | undefined;
+const REPLY_STATUSES: ReadonlyArray<'ok' | 'error'> = ['ok', 'error'];
 
 const accountOf = (arn: string | undefined): string | undefined => arn?.split(':')[4];
 
-/** Sends a reply to a requester's reply queue. */
+/**
+ * Sends a reply to a requester's reply queue.
+ *
+ * @throws RequestReplyConfigurationError when `replyTo` is not a queue URL, `correlationId` is empty
+ * or `status` is neither `ok` nor `error` (nothing is sent)
+ */
 export async function sendReply(
   client: SQSClient,
   reply: { replyTo: string; correlationId: string; body: unknown; status?: 'ok' | 'error' },
 ): Promise<void> {
+  checkUrl(fail, 'replyTo', reply.replyTo);
+  checkString(fail, 'correlationId', reply.correlationId);
+  if (reply.status !== undefined) checkOneOf(fail, 'status', reply.status, REPLY_STATUSES);
   await client.send(
     new SendMessageCommand({
       QueueUrl: reply.replyTo,
@@ -80,12 +108,14 @@ export async function sendReply(
  *
  * @throws InvalidRequestError when the request has no correlation id or reply-to, or names a queue
  * that is not a reply queue of this pattern
+ * @throws RequestReplyConfigurationError when an option (or `REPLY_QUEUE_PREFIX`) is invalid
  */
 export async function handleRequest<TRequest, TReply>(
   record: SQSRecord,
   handler: RequestHandlerFunction<TRequest, TReply>,
   options: ResponderOptions & { lambdaContext?: Context } = {},
 ): Promise<RequestOutcome> {
+  checkResponderOptions(options);
   const logger = resolveLogger(options.logger);
   const client = options.client ?? (defaultClient ??= new SQSClient({}));
   const attrs = record.messageAttributes ?? {};
@@ -98,7 +128,7 @@ export async function handleRequest<TRequest, TReply>(
     );
   }
   const target = parseQueueUrl(replyTo);
-  const prefix = options.replyQueuePrefix ?? process.env[REPLY_QUEUE_PREFIX_ENV];
+  const prefix = replyQueuePrefixOf(options);
   if (!target) throw new InvalidRequestError(record.messageId, `its reply-to is not a queue URL ('${replyTo}')`);
   if (prefix && !target.name.startsWith(prefix)) {
     throw new InvalidRequestError(
@@ -114,14 +144,11 @@ export async function handleRequest<TRequest, TReply>(
   const expiresAtMs = Number(attrs[EXPIRES_AT_ATTRIBUTE]?.stringValue);
   const expiresAt = Number.isFinite(expiresAtMs) && expiresAtMs > 0 ? new Date(expiresAtMs) : undefined;
   if (expiresAt && expiresAt.getTime() <= Date.now()) {
-    logger?.warn(
-      JSON.stringify({
-        message: 'request expired before it was processed; not answered',
-        correlationId,
-        messageId: record.messageId,
-        expiresAt,
-      }),
-    );
+    logger?.warn('request expired before it was processed; not answered', {
+      correlationId,
+      messageId: record.messageId,
+      expiresAt: expiresAt.toISOString(),
+    });
     return 'expired';
   }
 
@@ -150,7 +177,7 @@ export async function handleRequest<TRequest, TReply>(
     await sendReply(client, { replyTo, correlationId, body, status });
   } catch (error) {
     if (!isQueueGone(error)) throw error;
-    logger?.warn(JSON.stringify({ message: 'reply queue gone (the requester stopped); reply dropped', correlationId, replyTo }));
+    logger?.warn('reply queue gone (the requester stopped); reply dropped', { correlationId, replyTo });
     return 'requester-gone';
   }
   return status === 'ok' ? 'replied' : 'rejected';
@@ -158,7 +185,8 @@ export async function handleRequest<TRequest, TReply>(
 
 /**
  * A Lambda handler for the request queue's event source mapping: answers every request of the
- * batch with `handler` (through the batch helper, with partial batch responses).
+ * batch with `handler` (through the batch helper, with partial batch responses). The options are
+ * checked at once (`RequestReplyConfigurationError`, `BatchConfigurationError`).
  *
  * @example
  * export const handler = requestHandler<QuoteRequest, Quote>(async (req) => ({ sku: req.sku, price: await price(req.sku) }));
@@ -167,7 +195,10 @@ export function requestHandler<TRequest = unknown, TReply = unknown>(
   handler: RequestHandlerFunction<TRequest, TReply>,
   options: ResponderOptions = {},
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  checkFunction(fail, 'handler', handler);
+  checkResponderOptions(options);
   const { client, replyQueuePrefix, logger, ...batchOptions } = options;
+  checkSqsBatchOptions(batchOptions);
   return (event, context) =>
     processSqsBatch(event, (record) => handleRequest(record, handler, { client, replyQueuePrefix, logger, lambdaContext: context }), {
       ...batchOptions,

@@ -1,7 +1,12 @@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { parseJsonBody, processSqsBatch, receiveCountOf } from '../batch/sqs';
+import { checkSqsBatchOptions, parseJsonBody, processSqsBatch, receiveCountOf } from '../batch/sqs';
 import type { SqsBatchOptions } from '../batch/sqs';
-import { ConvoyConfigurationError } from './errors';
+import { checkFunction } from '../internal/options';
+import { SequentialConvoyConfigurationError } from './errors';
+
+const fail = (option: string, message: string, value: unknown): never => {
+  throw new SequentialConvoyConfigurationError(option, message, { value });
+};
 
 /** One event of a convoy, as the record handler sees it. */
 export interface ConvoyMessage<T> {
@@ -33,11 +38,20 @@ export interface ConvoyBatchOptions<T> extends Omit<SqsBatchOptions, 'fifo' | 'p
   readonly parse?: (record: SQSRecord) => T;
 }
 
+function checkConvoyBatchOptions<T>(handler: ConvoyRecordHandler<T>, options: Omit<ConvoyBatchOptions<T>, 'context'>): void {
+  if (typeof handler !== 'function') fail('handler', `handler must be a function (given ${typeof handler})`, handler);
+  checkFunction(fail, 'parse', options.parse);
+  const { parse: _parse, ...batchOptions } = options;
+  checkSqsBatchOptions(batchOptions);
+}
+
 function assertFifo(event: SQSEvent): void {
   for (const record of event.Records) {
     if (!record.eventSourceARN?.endsWith('.fifo') || !record.attributes?.MessageGroupId) {
-      throw new ConvoyConfigurationError(
+      throw new SequentialConvoyConfigurationError(
+        'eventSourceARN',
         `record ${record.messageId} comes from ${record.eventSourceARN ?? 'an unknown source'}, which is not a FIFO queue: a sequential convoy consumer needs a FIFO queue to keep order`,
+        { value: record.eventSourceARN, context: { messageId: record.messageId } },
       );
     }
   }
@@ -53,7 +67,8 @@ function assertFifo(event: SQSEvent): void {
  * `'stop-batch'` every record after the failure is reported as failed, whatever its group.
  * Built on `processSqsBatch` (Powertools `SqsFifoPartialProcessorAsync`).
  *
- * A batch that does not come from a FIFO queue fails whole with {@link ConvoyConfigurationError}.
+ * A batch that does not come from a FIFO queue fails whole with {@link SequentialConvoyConfigurationError}
+ * (so does an invalid option, before anything is processed).
  *
  * @example
  * export const handler = (event: SQSEvent, context: Context) =>
@@ -64,6 +79,7 @@ export async function processConvoyBatch<T = unknown>(
   handler: ConvoyRecordHandler<T>,
   options: ConvoyBatchOptions<T> = {},
 ): Promise<SQSBatchResponse> {
+  checkConvoyBatchOptions(handler, options);
   assertFifo(event);
   const { parse, ...batchOptions } = options;
   const read = parse ?? ((record: SQSRecord) => parseJsonBody<T>(record));
@@ -85,7 +101,8 @@ export async function processConvoyBatch<T = unknown>(
 }
 
 /**
- * Wraps a convoy record handler into a Lambda handler for the convoy's event source mapping.
+ * Wraps a convoy record handler into a Lambda handler for the convoy's event source mapping. The
+ * options are checked at once.
  *
  * @example
  * export const handler = convoyHandler<OrderEvent>(async ({ body }) => applyToOrder(body));
@@ -94,5 +111,6 @@ export function convoyHandler<T = unknown>(
   handler: ConvoyRecordHandler<T>,
   options: Omit<ConvoyBatchOptions<T>, 'context'> = {},
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  checkConvoyBatchOptions(handler, options);
   return (event, context) => processConvoyBatch(event, handler, { ...options, context });
 }

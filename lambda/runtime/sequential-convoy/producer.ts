@@ -1,5 +1,13 @@
 import { SQSClient, SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { ConvoyError, ConvoyMessageIdError, type ConvoySendFailure, ConvoySendError } from './errors';
+import { LIMIT } from '../../../lib/core/wire';
+import { type Fail, checkClient, checkFunction, checkUrl } from '../internal/options';
+import {
+  ConvoyMessageIdError,
+  type ConvoySendFailure,
+  ConvoySendError,
+  SequentialConvoyConfigurationError,
+  SequentialConvoyError,
+} from './errors';
 
 /**
  * Picks an id from a message: a property path (`'entityId'`, `'order.customer.id'`) or a function.
@@ -45,8 +53,8 @@ export interface SentConvoyMessage {
 }
 
 /** SQS limits on one `SendMessageBatch` call. */
-const MAX_ENTRIES = 10;
-const MAX_BATCH_BYTES = 1_048_576;
+const MAX_ENTRIES = LIMIT.sqsMaxBatchEntries;
+const MAX_BATCH_BYTES = LIMIT.sqsMaxBatchBytes;
 const MAX_ID_LENGTH = 128;
 /** Characters SQS allows in group and deduplication ids: alphanumerics and ASCII punctuation. */
 const ID_PATTERN = /^[\x21-\x7e]+$/;
@@ -85,6 +93,22 @@ function selectId<T>(selector: IdSelector<T>, message: T, index: number, field: 
   return raw;
 }
 
+const fail: Fail = (option, message, value) => {
+  throw new SequentialConvoyConfigurationError(option, message, { value });
+};
+
+/** An id selector: a non-empty property path or a function. */
+function checkSelector(option: string, selector: unknown): void {
+  if (typeof selector === 'function') return;
+  if (typeof selector !== 'string' || selector.trim() === '' || selector.split('.').some((part) => part === '')) {
+    fail(
+      option,
+      `${option} must be a property path ('entityId', 'order.customer.id') or a function (given ${JSON.stringify(selector) ?? String(selector)})`,
+      selector,
+    );
+  }
+}
+
 interface Prepared {
   readonly index: number;
   readonly groupId: string;
@@ -108,9 +132,17 @@ export class ConvoyProducer<T = unknown> {
   private readonly options: ConvoyProducerOptions<T>;
   private client?: Pick<SQSClient, 'send'>;
 
+  /** @throws SequentialConvoyConfigurationError naming the first invalid option */
   constructor(options: ConvoyProducerOptions<T>) {
+    checkUrl(fail, 'queueUrl', options.queueUrl);
+    if (!options.queueUrl.endsWith('.fifo')) {
+      fail('queueUrl', `queueUrl must be the URL of a FIFO queue (a name ending in .fifo) (given '${options.queueUrl}')`, options.queueUrl);
+    }
+    checkSelector('groupBy', options.groupBy);
+    if (options.deduplicationId !== undefined) checkSelector('deduplicationId', options.deduplicationId);
+    checkFunction(fail, 'serialize', options.serialize);
     this.options = options;
-    this.client = options.client;
+    this.client = checkClient(fail, 'client', options.client);
   }
 
   /** The message group of `message`. */
@@ -167,7 +199,10 @@ export class ConvoyProducer<T = unknown> {
         : selectId(this.options.deduplicationId, message, index, 'MessageDeduplicationId');
     const body = (this.options.serialize ?? JSON.stringify)(message);
     if (typeof body !== 'string' || body.length === 0) {
-      throw new ConvoyError(`message ${index}: serializes to an empty body, which SQS rejects`);
+      throw new SequentialConvoyError(`message ${index}: serializes to an empty body, which SQS rejects`, {
+        retryable: false,
+        context: { index },
+      });
     }
     return {
       index,

@@ -15,6 +15,9 @@
  */
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { EXAMPLE_ENV } from '../../../lib/core/wire';
+import { MessagingPatternsRuntimeError } from '../../runtime/internal/errors';
+import { handlerLogger } from '../../runtime/internal/logger';
 import { type ConvoyMessage, processConvoyBatch } from '../../runtime/sequential-convoy/consumer';
 
 /** An entity event. */
@@ -27,28 +30,44 @@ export interface EntityEvent {
   readonly poison?: boolean;
 }
 
-/** An event that can never be applied. */
-export class InvalidEventError extends Error {
-  constructor(message: string) {
-    super(message);
+/** Thrown for an event that can never be applied. */
+export class InvalidEventError extends MessagingPatternsRuntimeError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super(message, { retryable: false, context });
     this.name = 'InvalidEventError';
   }
 }
 
+/** Thrown for a failure a test asked for (`failOnFirstDelivery`, `failDeliveries`): the next delivery may succeed. */
+export class TransientEventError extends MessagingPatternsRuntimeError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super(message, { retryable: true, context });
+    this.name = 'TransientEventError';
+  }
+}
+
+const logger = handlerLogger('sequential-convoy-consumer');
 const dynamodb = new DynamoDBClient({});
-const tableName = process.env.TABLE_NAME;
+const tableName = process.env[EXAMPLE_ENV.tableName];
 
 async function applyEvent({ body, groupId, receiveCount }: ConvoyMessage<EntityEvent>): Promise<void> {
   if (typeof body !== 'object' || body === null || typeof body.entityId !== 'string' || !Number.isInteger(body.seq)) {
-    throw new InvalidEventError(`event of group ${groupId}: entityId must be a string and seq an integer`);
+    throw new InvalidEventError(`event of group ${groupId}: entityId must be a string and seq an integer`, { groupId });
   }
   if (body.entityId !== groupId) {
-    throw new InvalidEventError(`event ${body.eventId ?? body.seq}: entity ${body.entityId} was sent in group ${groupId}`);
+    throw new InvalidEventError(`event ${body.eventId ?? body.seq}: entity ${body.entityId} was sent in group ${groupId}`, {
+      groupId,
+      entityId: body.entityId,
+    });
   }
-  if (body.poison) throw new InvalidEventError(`event ${body.entityId}#${body.seq}: poison event`);
+  if (body.poison) throw new InvalidEventError(`event ${body.entityId}#${body.seq}: poison event`, { groupId, seq: body.seq });
   const failing = body.failDeliveries ?? (body.failOnFirstDelivery ? 1 : 0);
   if (receiveCount <= failing) {
-    throw new Error(`event ${body.entityId}#${body.seq}: transient failure on delivery ${receiveCount}`);
+    throw new TransientEventError(`event ${body.entityId}#${body.seq}: transient failure on delivery ${receiveCount}`, {
+      groupId,
+      seq: body.seq,
+      receiveCount,
+    });
   }
   if (!tableName) return;
   await dynamodb.send(
@@ -65,5 +84,7 @@ async function applyEvent({ body, groupId, receiveCount }: ConvoyMessage<EntityE
   );
 }
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processConvoyBatch<EntityEvent>(event, applyEvent, { context, throwOnFullBatchFailure: false });
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  return processConvoyBatch<EntityEvent>(event, applyEvent, { context, throwOnFullBatchFailure: false, logger });
+};

@@ -12,7 +12,10 @@
 import { createHash } from 'node:crypto';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { parseJsonBody, processSqsBatch } from '../../runtime/batch';
+import { EXAMPLE_ENV } from '../../../lib/core/wire';
+import { parseJsonBody, processSqsBatch } from '../../runtime/batch/sqs';
+import { MessagingPatternsRuntimeError } from '../../runtime/internal/errors';
+import { handlerLogger } from '../../runtime/internal/logger';
 
 /** A task message. */
 export interface Task {
@@ -21,24 +24,33 @@ export interface Task {
   readonly input?: unknown;
 }
 
-/** A task that can never succeed. */
-export class InvalidTaskError extends Error {
-  constructor(message: string) {
-    super(message);
+/** Thrown for a task that can never succeed. */
+export class InvalidTaskError extends MessagingPatternsRuntimeError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super(message, { retryable: false, context });
     this.name = 'InvalidTaskError';
   }
 }
 
+/** Thrown for a `flaky` task on its first delivery: the next one succeeds. */
+export class TransientTaskError extends MessagingPatternsRuntimeError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super(message, { retryable: true, context });
+    this.name = 'TransientTaskError';
+  }
+}
+
+const logger = handlerLogger('work-queue-consumer');
 const sqs = new SQSClient({});
-const resultsQueueUrl = process.env.RESULTS_QUEUE_URL;
+const resultsQueueUrl = process.env[EXAMPLE_ENV.resultsQueueUrl];
 
 function readTask(record: SQSRecord): Task {
   const task = parseJsonBody<Partial<Task>>(record);
   if (typeof task !== 'object' || task === null || typeof task.taskId !== 'string' || task.taskId === '') {
-    throw new InvalidTaskError(`message ${record.messageId}: taskId must be a non-empty string`);
+    throw new InvalidTaskError(`message ${record.messageId}: taskId must be a non-empty string`, { messageId: record.messageId });
   }
   if (typeof task.kind !== 'string') {
-    throw new InvalidTaskError(`task ${task.taskId}: kind must be a string`);
+    throw new InvalidTaskError(`task ${task.taskId}: kind must be a string`, { messageId: record.messageId, taskId: task.taskId });
   }
   return task as Task;
 }
@@ -47,10 +59,14 @@ async function processTask(record: SQSRecord): Promise<void> {
   const task = readTask(record);
   const receiveCount = Number(record.attributes.ApproximateReceiveCount);
   if (task.kind === 'poison') {
-    throw new InvalidTaskError(`task ${task.taskId}: poison task`);
+    throw new InvalidTaskError(`task ${task.taskId}: poison task`, { messageId: record.messageId, taskId: task.taskId });
   }
   if (task.kind === 'flaky' && receiveCount < 2) {
-    throw new Error(`task ${task.taskId}: transient failure on delivery ${receiveCount}`);
+    throw new TransientTaskError(`task ${task.taskId}: transient failure on delivery ${receiveCount}`, {
+      messageId: record.messageId,
+      taskId: task.taskId,
+      receiveCount,
+    });
   }
   const result = createHash('sha256')
     .update(JSON.stringify(task.input ?? null))
@@ -65,5 +81,7 @@ async function processTask(record: SQSRecord): Promise<void> {
   }
 }
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processSqsBatch(event, processTask, { context, throwOnFullBatchFailure: false });
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  return processSqsBatch(event, processTask, { context, throwOnFullBatchFailure: false, logger });
+};

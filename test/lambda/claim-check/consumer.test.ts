@@ -16,18 +16,15 @@ const load = async (env: Record<string, string>, objects: Record<string, string>
     if (!(Key in objects)) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
     return { Body: { transformToByteArray: async () => Buffer.from(objects[Key]) } };
   });
+  const { Logger } = await import('@aws-lambda-powertools/logger');
+  const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   const { handler } = await import('../../../lambda/claim-check/consumer');
   const results = () => send.mock.calls.map((c) => JSON.parse((c[0] as unknown as { input: { MessageBody: string } }).input.MessageBody));
-  return { handler, results };
+  return { handler, results, warn };
 };
 
 describe('Handler: claim-check/consumer', () => {
-  let warn: jest.SpyInstance;
-  beforeEach(() => {
-    warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-  });
   afterEach(() => {
-    warn.mockRestore();
     delete process.env.RESULTS_QUEUE_URL;
     delete process.env.CLAIM_CHECK_BUCKET_NAME;
     jest.restoreAllMocks();
@@ -64,11 +61,19 @@ describe('Handler: claim-check/consumer', () => {
 
   it('fails a message whose claimed payload is gone, so it reaches the DLQ', async () => {
     const claim = JSON.stringify({ claimCheck: { v: 1, bucket: 'claims', key: 'claims/gone' } });
-    const { handler, results } = await load({ RESULTS_QUEUE_URL: 'http://q/results' });
+    const { handler, results, warn } = await load({ RESULTS_QUEUE_URL: 'http://q/results' });
     const record = sqsRecord(claim);
     const res = await handler(sqsEvent([record]), lambdaContext());
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-    expect(JSON.parse(warn.mock.calls[0][0] as string).errorName).toBe('ClaimNotFoundError');
+    expect(warn).toHaveBeenCalledWith(
+      'message processing failed',
+      expect.objectContaining({
+        messageId: record.messageId,
+        errorName: 'ClaimNotFoundError',
+        retryable: false,
+        errorContext: { bucket: 'claims', key: 'claims/gone' },
+      }),
+    );
     expect(results()).toEqual([]);
   });
 });

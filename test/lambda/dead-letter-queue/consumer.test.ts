@@ -13,17 +13,18 @@ async function load(env: Record<string, string>) {
     .mockImplementation(((cmd: unknown) => (s3.client as unknown as { send: (c: unknown) => unknown }).send(cmd)) as never);
   const { SQSClient } = await import('@aws-sdk/client-sqs');
   const send = jest.spyOn(SQSClient.prototype, 'send').mockImplementation((async () => ({})) as never);
+  const { Logger } = await import('@aws-lambda-powertools/logger');
+  const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   const { handler } = await import('../../../lambda/dead-letter-queue/consumer');
-  return { handler, s3, send };
+  return { handler, s3, send, warn };
 }
 
 describe('Handler: dead-letter-queue/consumer', () => {
-  beforeEach(() => jest.spyOn(console, 'warn').mockImplementation(() => undefined));
   afterEach(() => jest.restoreAllMocks());
 
   it('fails unsupported kinds and records why, and processes the rest', async () => {
     // Prepare
-    const { handler, s3, send } = await load({ FAILURE_REASON_BUCKET: 'reasons', RESULTS_QUEUE_URL: 'http://q/results' });
+    const { handler, s3, send, warn } = await load({ FAILURE_REASON_BUCKET: 'reasons', RESULTS_QUEUE_URL: 'http://q/results' });
     const ok = sqsRecord({ taskId: 't1', kind: 'hash' });
     const v2 = sqsRecord({ taskId: 't2', kind: 'v2' }, { receiveCount: 3 });
     // Act
@@ -36,6 +37,14 @@ describe('Handler: dead-letter-queue/consumer', () => {
       receiveCount: 3,
       errorMessage: "task t2: kind 'v2' is not supported by this version (supported: hash)",
     });
+    expect(warn).toHaveBeenCalledWith(
+      'message processing failed',
+      expect.objectContaining({
+        errorName: 'UnsupportedTaskError',
+        retryable: false,
+        errorContext: { messageId: v2.messageId, taskId: 't2', kind: 'v2' },
+      }),
+    );
     expect(send).toHaveBeenCalledTimes(1);
     expect(JSON.parse((send.mock.calls[0][0] as unknown as { input: { MessageBody: string } }).input.MessageBody)).toEqual({
       taskId: 't1',

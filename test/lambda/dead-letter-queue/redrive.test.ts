@@ -98,4 +98,25 @@ describe('Handler: dead-letter-queue/redrive', () => {
     const bare = await load({}, sqs);
     await expect(bare({})).rejects.toThrow(/DEAD_LETTER_QUEUE_ARN is not set/);
   });
+
+  it.each([
+    [
+      'DEAD_LETTER_QUEUE_ARN',
+      { DEAD_LETTER_QUEUE_ARN: 'orders-dlq' },
+      /DEAD_LETTER_QUEUE_ARN must be an SQS queue ARN \(given 'orders-dlq'\)/,
+    ],
+    ['DESTINATION_QUEUE_ARN', { DESTINATION_QUEUE_ARN: 'https://sqs/orders' }, /DESTINATION_QUEUE_ARN must be an SQS queue ARN/],
+    [
+      'MAX_MESSAGES_PER_SECOND',
+      { MAX_MESSAGES_PER_SECOND: 'fast' },
+      /MAX_MESSAGES_PER_SECOND must be an integer between 1 and 500 \(given 'fast'\)/,
+    ],
+    ['MAX_MESSAGES_PER_SECOND', { MAX_MESSAGES_PER_SECOND: '501' }, /\(given '501'\)/],
+  ])('fails, naming %s, when it is malformed, before calling SQS', async (variable, env, message) => {
+    const { sqs, dlq } = setup();
+    const handler = await load({ DEAD_LETTER_QUEUE_ARN: dlq.arn, ...env }, sqs);
+    await expect(handler({})).rejects.toThrow(message);
+    await expect(handler({})).rejects.toThrow(expect.objectContaining({ name: 'DeadLetterQueueConfigurationError', option: variable }));
+    expect(sqs.calls).toEqual([]);
+  });
 });

@@ -1,9 +1,9 @@
 const CONFIG = {
-  queueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q',
-  queueArn: 'arn:aws:sqs:eu-west-1:1:q',
+  queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/q',
+  queueArn: 'arn:aws:sqs:eu-west-1:111122223333:q',
   scheduleGroupName: 'g',
-  schedulerRoleArn: 'arn:aws:iam::1:role/r',
-  deadLetterQueueArn: 'arn:aws:sqs:eu-west-1:1:dlq',
+  schedulerRoleArn: 'arn:aws:iam::111122223333:role/r',
+  deadLetterQueueArn: 'arn:aws:sqs:eu-west-1:111122223333:dlq',
   retryAttempts: 3,
   maxEventAgeSeconds: 3600,
   queueDelaySeconds: 0,

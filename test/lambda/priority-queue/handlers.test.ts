@@ -1,6 +1,7 @@
 import { lambdaContext, sqsEvent, sqsRecord } from '../../helpers/events';
 
-const LEVELS = '[{"name":"high","queueUrl":"https://sqs.eu-west-1.amazonaws.com/1/high","queueArn":"arn:aws:sqs:eu-west-1:1:high"}]';
+const LEVELS =
+  '[{"name":"high","queueUrl":"https://sqs.eu-west-1.amazonaws.com/111122223333/high","queueArn":"arn:aws:sqs:eu-west-1:111122223333:high"}]';
 const ENV = ['PRIORITY_LEVELS', 'CONSUMER_FUNCTION', 'RUN_SECONDS', 'BATCH_SIZE', 'RESULTS_QUEUE_URL', 'WORK_MS'];
 
 /** Loads a handler fresh with `env`. */
@@ -35,6 +36,12 @@ describe('Handler: priority-queue/dispatcher', () => {
     );
   });
 
+  it('fails at load, naming the variable, when a number is not a number', async () => {
+    await expect(
+      load<Dispatcher>('../../../lambda/priority-queue/dispatcher', { PRIORITY_LEVELS: LEVELS, CONSUMER_FUNCTION: 'c', BATCH_SIZE: 'ten' }),
+    ).rejects.toThrow(/BATCH_SIZE must be a number \(given 'ten'\)/);
+  });
+
   it('dispatches until its run time is over, then reports what it did', async () => {
     // Prepare: one message on the level, a consumer that succeeds.
     const { handler } = await load<Dispatcher>('../../../lambda/priority-queue/dispatcher', {
@@ -60,7 +67,8 @@ describe('Handler: priority-queue/dispatcher', () => {
       StatusCode: 200,
       Payload: new TextEncoder().encode('{"batchItemFailures":[]}'),
     })) as never);
-    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const { Logger } = await import('@aws-lambda-powertools/logger');
+    const info = jest.spyOn(Logger.prototype, 'info').mockImplementation(() => undefined);
     // Act
     const stats = await handler({}, lambdaContext(60_000));
     // Assess
@@ -69,7 +77,10 @@ describe('Handler: priority-queue/dispatcher', () => {
     expect(sqsSend.mock.calls.map((c) => (c[0] as { constructor: { name: string } }).constructor.name)).toContain(
       'DeleteMessageBatchCommand',
     );
-    expect(String(log.mock.calls.at(-1)?.[0])).toMatch(/"message":"dispatcher run finished".*"batches":1/);
+    expect(info).toHaveBeenLastCalledWith(
+      'dispatcher run finished',
+      expect.objectContaining({ batches: 1, durationMs: expect.any(Number) }),
+    );
   });
 });
 
@@ -81,7 +92,8 @@ describe('Handler: priority-queue/example-consumer', () => {
     const { handler } = await load<Consumer>('../../../lambda/priority-queue/example-consumer', { RESULTS_QUEUE_URL: 'https://results' });
     const { SQSClient } = await import('@aws-sdk/client-sqs');
     const send = jest.spyOn(SQSClient.prototype, 'send').mockImplementation((async () => ({})) as never);
-    jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const { Logger } = await import('@aws-lambda-powertools/logger');
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const good = sqsRecord({ taskId: 't1' });
     good.messageAttributes = { priority: { dataType: 'String', stringValue: 'high', stringListValues: [], binaryListValues: [] } };
     const bad = sqsRecord({ nope: true });
@@ -92,5 +104,6 @@ describe('Handler: priority-queue/example-consumer', () => {
     expect(send).toHaveBeenCalledTimes(1);
     const report = JSON.parse((send.mock.calls[0][0] as unknown as { input: { MessageBody: string } }).input.MessageBody);
     expect(report).toEqual({ taskId: 't1', level: 'high', processedAt: expect.any(Number), receiveCount: 1 });
+    expect(warn).toHaveBeenCalledWith('message processing failed', expect.objectContaining({ messageId: bad.messageId }));
   });
 });

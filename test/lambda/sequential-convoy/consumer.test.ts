@@ -8,20 +8,17 @@ const load = async (env: Record<string, string>) => {
   Object.assign(process.env, env);
   const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
   const send = jest.spyOn(DynamoDBClient.prototype, 'send').mockImplementation(async () => ({}));
+  const { Logger } = await import('@aws-lambda-powertools/logger');
+  const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   const { handler } = await import('../../../lambda/sequential-convoy/consumer');
-  return { handler, send };
+  return { handler, send, warn };
 };
 
 const event = (body: Record<string, unknown>, receiveCount = 1): SQSRecord =>
   sqsRecord(body, { fifo: true, groupId: String(body.entityId), receiveCount });
 
 describe('Handler: sequential-convoy/consumer', () => {
-  let warn: jest.SpyInstance;
-  beforeEach(() => {
-    warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-  });
   afterEach(() => {
-    warn.mockRestore();
     delete process.env.TABLE_NAME;
     jest.restoreAllMocks();
   });
@@ -43,7 +40,7 @@ describe('Handler: sequential-convoy/consumer', () => {
   });
 
   it('fails an event on its first delivery when asked, and stops its entity there', async () => {
-    const { handler, send } = await load({ TABLE_NAME: 'entities' });
+    const { handler, send, warn } = await load({ TABLE_NAME: 'entities' });
     const records = [
       event({ entityId: 'e1', seq: 1, failOnFirstDelivery: true }),
       event({ entityId: 'e1', seq: 2 }),
@@ -52,6 +49,10 @@ describe('Handler: sequential-convoy/consumer', () => {
     const res = await handler(sqsEvent(records), lambdaContext());
     expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[0].messageId, records[1].messageId]);
     expect(send).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls.map(([message, fields]) => [message, (fields as { errorName: string }).errorName])).toEqual([
+      ['message processing failed', 'TransientEventError'],
+      ['message skipped behind a failed message', 'SkippedBehindFailureError'],
+    ]);
     const retry = await handler(sqsEvent([event({ entityId: 'e1', seq: 1, failOnFirstDelivery: true }, 2)]), lambdaContext());
     expect(retry.batchItemFailures).toEqual([]);
   });
@@ -65,14 +66,14 @@ describe('Handler: sequential-convoy/consumer', () => {
   });
 
   it("rejects poison events and events sent in another entity's group", async () => {
-    const { handler, send } = await load({ TABLE_NAME: 'entities' });
+    const { handler, send, warn } = await load({ TABLE_NAME: 'entities' });
     const wrongGroup = sqsRecord({ entityId: 'e1', seq: 1 }, { fifo: true, groupId: 'e9' });
     const res = await handler(
       sqsEvent([event({ entityId: 'p', seq: 1, poison: true }), wrongGroup, event({ entityId: 'x', seq: 'one' })]),
       lambdaContext(),
     );
     expect(res.batchItemFailures).toHaveLength(3);
-    expect(warn.mock.calls.map((c) => JSON.parse(c[0] as string).errorName)).toEqual([
+    expect(warn.mock.calls.map((c) => (c[1] as { errorName: string }).errorName)).toEqual([
       'InvalidEventError',
       'InvalidEventError',
       'InvalidEventError',

@@ -3,9 +3,11 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import type { EventBridgeEvent, SNSEventRecord } from 'aws-lambda';
 import {
   ClaimCheckConfigurationError,
+  ClaimCheckError,
   ClaimIntegrityError,
   ClaimNotFoundError,
   S3ClaimCheck,
+  MessagingPatternsRuntimeError,
   UntrustedClaimError,
   customS3EndpointConfigured,
   encodeClaim,
@@ -128,7 +130,53 @@ describe('Class: S3ClaimCheck', () => {
         /thresholdBytes must be an integer between 1 and 1048576 \(given 2000000\)/,
       );
       process.env.CLAIM_CHECK_THRESHOLD_BYTES = 'lots';
-      expect(() => new S3ClaimCheck({ bucketName: 'b' })).toThrow(/\(given lots\)/);
+      expect(() => new S3ClaimCheck({ bucketName: 'b' })).toThrow(
+        /CLAIM_CHECK_THRESHOLD_BYTES must be an integer between 1 and 1048576 \(given 'lots'\)/,
+      );
+    });
+
+    it.each([
+      ['thresholdBytes', { thresholdBytes: 1.5 }, /thresholdBytes must be an integer between 1 and 1048576 \(given 1.5\)/],
+      ['thresholdBytes', { thresholdBytes: 0 }, /\(given 0\)/],
+      ['keyPrefix', { keyPrefix: 'k'.repeat(978) }, /keyPrefix must be a string of at most 977 characters/],
+      ['keyPrefix', { keyPrefix: 42 }, /keyPrefix must be a string of at most 977 characters \(given 42\)/],
+      ['bucketName', { bucketName: 'My Bucket' }, /bucketName must be an S3 bucket name .* \(given 'My Bucket'\)/],
+      ['trustedBuckets[1]', { bucketName: 'b', trustedBuckets: ['ok', 's3://nope'] }, /trustedBuckets\[1\] must be an S3 bucket name/],
+      ['trustedBuckets', { bucketName: 'b', trustedBuckets: 'other' }, /trustedBuckets must be a list of bucket names/],
+      ['client', { bucketName: 'b', client: {} }, /client must be an AWS SDK v3 client/],
+      ['forcePathStyle', { bucketName: 'b', forcePathStyle: 'yes' }, /forcePathStyle must be true or false \(given 'yes'\)/],
+    ])('fails with ClaimCheckConfigurationError naming %s', (option, options, message) => {
+      const make = () => new S3ClaimCheck({ bucketName: 'b', ...(options as object) });
+      expect(make).toThrow(ClaimCheckConfigurationError);
+      expect(make).toThrow(message);
+      let error: ClaimCheckConfigurationError | undefined;
+      try {
+        make();
+      } catch (e) {
+        error = e as ClaimCheckConfigurationError;
+      }
+      expect(error).toMatchObject({ name: 'ClaimCheckConfigurationError', option, retryable: false, context: { option } });
+      expect(error).toBeInstanceOf(ClaimCheckError);
+      expect(error).toBeInstanceOf(MessagingPatternsRuntimeError);
+    });
+
+    it('accepts an access point ARN as the bucket, and checks the bucket and prefix read from the environment', () => {
+      expect(new S3ClaimCheck({ bucketName: 'arn:aws:s3:us-east-1:111122223333:accesspoint/claims' }).bucketName).toMatch(/^arn:/);
+      process.env.CLAIM_CHECK_BUCKET_NAME = 'Bad_Bucket';
+      expect(() => new S3ClaimCheck()).toThrow(/CLAIM_CHECK_BUCKET_NAME must be an S3 bucket name/);
+      process.env.CLAIM_CHECK_BUCKET_NAME = 'b';
+      process.env.CLAIM_CHECK_KEY_PREFIX = 'p'.repeat(1000);
+      expect(() => new S3ClaimCheck()).toThrow(/CLAIM_CHECK_KEY_PREFIX must be a string of at most 977 characters/);
+    });
+
+    it('fails with ClaimCheckConfigurationError for a bad reservedBytes or envelope, storing nothing', async () => {
+      const { client, objects } = fakeS3();
+      const claims = new S3ClaimCheck({ bucketName: 'b', client });
+      await expect(claims.checkIn('x', { reservedBytes: -1 })).rejects.toThrow(/reservedBytes must be an integer 0 or more \(given -1\)/);
+      await expect(claims.checkOut('x', { envelope: 'sns' as never })).rejects.toThrow(
+        /envelope must be one of 'auto', 'none' \(given 'sns'\)/,
+      );
+      expect(objects.size).toBe(0);
     });
 
     it('rejects a payload that is not JSON-serializable', async () => {
@@ -232,6 +280,7 @@ describe('Class: S3ClaimCheck', () => {
       expect(await claims.release(sqsRecord(body))).toBe(true);
       const error = await claims.checkOut(sqsRecord(body)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ClaimNotFoundError);
+      expect(error).toMatchObject({ retryable: false, context: { bucket: 'b', key: expect.stringMatching(/^claims\//) } });
       expect((error as Error).message).toMatch(
         /^claimed payload s3:\/\/b\/claims\/.* does not exist: it expired \(lifecycle rule\) or was released$/,
       );
@@ -245,6 +294,7 @@ describe('Class: S3ClaimCheck', () => {
       objects.set(`b/${key}`, { body: Buffer.from(payload.replace('big', 'bad')) });
       await expect(c.checkOut(claimBody)).rejects.toThrow(ClaimIntegrityError);
       await expect(c.checkOut(claimBody)).rejects.toThrow(/does not match the SHA-256 in the claim/);
+      await expect(c.checkOut(claimBody)).rejects.toMatchObject({ retryable: false, context: { bucket: 'b', key } });
       objects.set(`b/${key}`, { body: Buffer.from('short') });
       await expect(c.checkOut(claimBody)).rejects.toThrow(/has 5 bytes, the claim says 5022/);
     });
@@ -254,6 +304,7 @@ describe('Class: S3ClaimCheck', () => {
       const c = new S3ClaimCheck({ bucketName: 'b', client });
       const foreign = encodeClaim({ bucket: 'someone-elses', key: 'secret' });
       await expect(c.checkOut(foreign)).rejects.toThrow(UntrustedClaimError);
+      await expect(c.checkOut(foreign)).rejects.toMatchObject({ retryable: false, context: { bucket: 'someone-elses' } });
       await expect(c.release(foreign)).rejects.toThrow(/claim points at bucket 'someone-elses', which this consumer does not trust/);
       expect(client.send).not.toHaveBeenCalled();
       const trusting = new S3ClaimCheck({ bucketName: 'b', client, trustedBuckets: ['someone-elses'] });

@@ -1,9 +1,11 @@
 import {
   type DelayQueueConfig,
-  DelayQueueConfigError,
+  DelayQueueConfigurationError,
+  DelayQueueError,
   DelayQueueProducer,
   type DelayQueueProducerOptions,
   InvalidDelayError,
+  MessagingPatternsRuntimeError,
   ScheduleConflictError,
   atExpression,
   parseDelayQueueConfig,
@@ -161,6 +163,10 @@ describe('Class: DelayQueueProducer', () => {
       await expect(producer.scheduleMessage('second', { delaySeconds: 7200, id: 'dup' })).rejects.toThrow(
         new ScheduleConflictError('dup', 'dup'),
       );
+      await expect(producer.scheduleMessage('second', { delaySeconds: 7200, id: 'dup' })).rejects.toMatchObject({
+        retryable: false,
+        context: { id: 'dup', scheduleName: 'dup' },
+      });
       expect(scheduler.schedules.get('reminders-group/dup')?.Target.Input).toBe('first');
     });
 
@@ -222,8 +228,17 @@ describe('Class: DelayQueueProducer', () => {
       expect(scheduler.schedules.get('reminders-group/y')?.ScheduleExpression).toBe('at(2031-01-01T10:00:00)');
     });
 
-    it.each([-1, 901])('fails if maxSqsDelaySeconds is %p', (n) => {
+    it.each([-1, 901, Number.NaN])('fails if maxSqsDelaySeconds is %p', (n) => {
       expect(() => setup({ maxSqsDelaySeconds: n })).toThrow(new RegExp(`maxSqsDelaySeconds must be between 0 and 900 \\(given ${n}\\)`));
+      expect(() => setup({ maxSqsDelaySeconds: n })).toThrow(DelayQueueConfigurationError);
+    });
+
+    it('gives InvalidDelayError the option and value in its context, not retryable', async () => {
+      const { producer } = setup();
+      const error = await producer.scheduleMessage('a', { delaySeconds: -5 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'InvalidDelayError', retryable: false, context: { option: 'delaySeconds', value: -5 } });
+      expect(error).toBeInstanceOf(DelayQueueError);
+      expect(error).toBeInstanceOf(MessagingPatternsRuntimeError);
     });
   });
 
@@ -240,7 +255,7 @@ describe('Class: DelayQueueProducer', () => {
 
     it('checks a configuration given as an object as it checks the JSON (a number must be finite)', () => {
       expect(() => setup({}, { retryAttempts: Number.NaN, queueArn: '' })).toThrow(
-        new DelayQueueConfigError('configuration lacks queueArn, retryAttempts'),
+        new DelayQueueConfigurationError('queueArn', 'configuration lacks queueArn, retryAttempts'),
       );
       const config = { ...CONFIG };
       const producer = new DelayQueueProducer({ config });
@@ -251,11 +266,47 @@ describe('Class: DelayQueueProducer', () => {
     it('names what is missing', () => {
       expect(() => DelayQueueProducer.fromEnvironment()).toThrow(/environment variable DELAY_QUEUE_CONFIG is empty/);
       expect(() => parseDelayQueueConfig('{"queueUrl":"u"}')).toThrow(
-        new DelayQueueConfigError(
+        new DelayQueueConfigurationError(
+          'queueArn',
           'configuration lacks queueArn, scheduleGroupName, schedulerRoleArn, deadLetterQueueArn, retryAttempts, maxEventAgeSeconds, queueDelaySeconds',
         ),
       );
       expect(() => parseDelayQueueConfig('{')).toThrow(/not valid JSON/);
+    });
+
+    it.each([
+      ['queueUrl', { queueUrl: 'reminders' }, /configuration: queueUrl must be an http\(s\) URL \(given 'reminders'\)/],
+      ['queueArn', { queueArn: 'arn:aws:sns:eu-west-1:111122223333:t' }, /queueArn must be an SQS queue ARN/],
+      [
+        'scheduleGroupName',
+        { scheduleGroupName: 'has space' },
+        /scheduleGroupName must be 1-64 letters, digits, hyphens, underscores or dots/,
+      ],
+      ['schedulerRoleArn', { schedulerRoleArn: 'scheduler' }, /schedulerRoleArn must be an IAM role ARN \(given 'scheduler'\)/],
+      ['deadLetterQueueArn', { deadLetterQueueArn: 'dlq' }, /deadLetterQueueArn must be an SQS queue ARN \(given 'dlq'\)/],
+      ['retryAttempts', { retryAttempts: 186 }, /retryAttempts must be an integer between 0 and 185 \(given 186\)/],
+      ['retryAttempts', { retryAttempts: 1.5 }, /retryAttempts must be an integer between 0 and 185 \(given 1.5\)/],
+      ['maxEventAgeSeconds', { maxEventAgeSeconds: 59 }, /maxEventAgeSeconds must be an integer between 60 and 86400 \(given 59\)/],
+      ['queueDelaySeconds', { queueDelaySeconds: 901 }, /queueDelaySeconds must be an integer between 0 and 900 \(given 901\)/],
+    ])('fails with DelayQueueConfigurationError for a malformed %s', (option, config, message) => {
+      expect(() => setup({}, config as Partial<DelayQueueConfig>)).toThrow(message);
+      expect(() => setup({}, config as Partial<DelayQueueConfig>)).toThrow(
+        expect.objectContaining({ name: 'DelayQueueConfigurationError', option, retryable: false }),
+      );
+    });
+
+    it('names the environment variable when its configuration is malformed', () => {
+      process.env.DELAY_QUEUE_CONFIG = JSON.stringify({ ...CONFIG, retryAttempts: -1 });
+      expect(() => DelayQueueProducer.fromEnvironment()).toThrow(
+        /environment variable DELAY_QUEUE_CONFIG: retryAttempts must be an integer between 0 and 185 \(given -1\)/,
+      );
+      expect(() => DelayQueueProducer.fromEnvironment('')).toThrow(/variable must be a non-empty string/);
+    });
+
+    it('fails with DelayQueueConfigurationError for a bad clock or client', () => {
+      expect(() => setup({ now: 'now' as never })).toThrow(/now must be a function \(given 'now'\)/);
+      expect(() => setup({ sqs: {} as never })).toThrow(/sqs must be an AWS SDK v3 client/);
+      expect(() => setup({ scheduler: 1 as never })).toThrow(/scheduler must be an AWS SDK v3 client/);
     });
   });
 });

@@ -5,6 +5,7 @@ import {
   S3FailureReasonStore,
   s3ClientFromEnvironment,
 } from '../../../../lambda/runtime/dlq/failure-reasons';
+import { DeadLetterQueueConfigurationError, DeadLetterQueueError } from '../../../../lambda/runtime/dlq/errors';
 import { sqsEvent, sqsRecord } from '../../../helpers/events';
 import { FakeS3 } from './fakes';
 
@@ -109,7 +110,7 @@ describe('Class: S3FailureReasonStore', () => {
       const s3 = new FakeS3();
       s3.failNext = Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
       const store = new S3FailureReasonStore({ bucketName: 'b', client: s3.client });
-      const warnings: string[] = [];
+      const warnings: Array<[string, Record<string, unknown>]> = [];
       const ok = sqsRecord('ok');
       const bad = sqsRecord('bad');
       const res = await processSqsBatch(
@@ -117,10 +118,14 @@ describe('Class: S3FailureReasonStore', () => {
         async (r) => {
           if (r.body === 'bad') throw new Error('no');
         },
-        { logger: { warn: (m: string) => void warnings.push(m) }, onRecordFailure: store.onRecordFailure },
+        {
+          logger: { warn: (m: string, fields: Record<string, unknown>) => void warnings.push([m, fields]) },
+          onRecordFailure: store.onRecordFailure,
+        },
       );
       expect(res.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
-      expect(warnings.map((w) => JSON.parse(w).message)).toEqual(['message processing failed', 'onRecordFailure failed']);
+      expect(warnings.map(([m]) => m)).toEqual(['message processing failed', 'onRecordFailure failed']);
+      expect(warnings[1][1]).toEqual({ messageId: bad.messageId, errorName: 'AccessDenied', errorMessage: 'Access Denied' });
     });
   });
 
@@ -161,6 +166,35 @@ describe('Class: S3FailureReasonStore', () => {
 
     it('throws when the bucket is not set', () => {
       expect(() => S3FailureReasonStore.fromEnvironment()).toThrow(/FAILURE_REASON_BUCKET is not set/);
+      expect(() => S3FailureReasonStore.fromEnvironment()).toThrow(
+        expect.objectContaining({ name: 'DeadLetterQueueConfigurationError', option: 'FAILURE_REASON_BUCKET', retryable: false }),
+      );
+    });
+
+    it('checks the bucket and prefix it reads', () => {
+      process.env.FAILURE_REASON_BUCKET = 's3://bucket';
+      expect(() => S3FailureReasonStore.fromEnvironment()).toThrow(
+        /FAILURE_REASON_BUCKET must be an S3 bucket name .*\(given 's3:\/\/bucket'\)/,
+      );
+      process.env.FAILURE_REASON_BUCKET = 'bucket';
+      process.env.FAILURE_REASON_PREFIX = 'p'.repeat(901);
+      expect(() => S3FailureReasonStore.fromEnvironment()).toThrow(/FAILURE_REASON_PREFIX must be a string of at most 900 characters/);
+    });
+  });
+
+  describe('options', () => {
+    it.each([
+      ['bucketName', { bucketName: '' }, /bucketName must be an S3 bucket name/],
+      ['prefix', { prefix: 7 }, /prefix must be a string of at most 900 characters \(given 7\)/],
+      ['client', { client: { get: () => undefined } }, /client must be an AWS SDK v3 client/],
+      ['minReceiveCount', { minReceiveCount: 0 }, /minReceiveCount must be an integer 1 or more \(given 0\)/],
+      ['maxErrorMessageLength', { maxErrorMessageLength: 2.5 }, /maxErrorMessageLength must be an integer 1 or more \(given 2.5\)/],
+    ])('fails with DeadLetterQueueConfigurationError for a bad %s', (option, options, message) => {
+      const make = () => new S3FailureReasonStore({ bucketName: 'b', client: new FakeS3().client, ...(options as object) });
+      expect(make).toThrow(message);
+      expect(make).toThrow(expect.objectContaining({ name: 'DeadLetterQueueConfigurationError', option }));
+      expect(make).toThrow(DeadLetterQueueConfigurationError);
+      expect(make).toThrow(DeadLetterQueueError);
     });
   });
 

@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { DeadLetterQueueError, NotADeadLetterQueueError } from '../../../../lambda/runtime/dlq/errors';
+import { DeadLetterQueueConfigurationError, DeadLetterQueueError, NotADeadLetterQueueError } from '../../../../lambda/runtime/dlq/errors';
 import { S3FailureReasonStore } from '../../../../lambda/runtime/dlq/failure-reasons';
 import {
   FAILURE_REASONS_TAG,
@@ -307,5 +307,73 @@ describe('Function: failureReasonLocation', () => {
     const plain = sqs.addQueue('b');
     expect(await failureReasonLocation(sqs.client, tagged.url)).toEqual({ bucketName: 'reasons-bucket', prefix: 'reasons/' });
     expect(await failureReasonLocation(sqs.client, plain.url)).toBeUndefined();
+  });
+});
+
+describe('options', () => {
+  const configError = (option: string) =>
+    expect.objectContaining({
+      name: 'DeadLetterQueueConfigurationError',
+      option,
+      retryable: false,
+      context: expect.objectContaining({ option }),
+    });
+
+  it('names a malformed queue ARN or an empty queue', async () => {
+    const { sqs } = setup(0);
+    await expect(describeQueue(sqs.client, 'arn:aws:sns:us-east-1:1:topic')).rejects.toThrow(DeadLetterQueueConfigurationError);
+    await expect(describeQueue(sqs.client, '')).rejects.toThrow(/queue must be a non-empty string: a queue URL, ARN or name \(given ''\)/);
+    await expect(startRedrive(sqs.client, 'orders-dlq')).rejects.toThrow(
+      /deadLetterQueueArn must be an SQS queue ARN \(given 'orders-dlq'\)/,
+    );
+    await expect(latestRedrive(sqs.client, 'orders-dlq')).rejects.toThrow(configError('deadLetterQueueArn'));
+    await expect(cancelRedrive(sqs.client, 'orders-dlq')).rejects.toThrow(configError('deadLetterQueueArn'));
+    expect(sqs.calls).toEqual([]);
+  });
+
+  it('rejects a malformed destination and a rate that is not a number, before calling SQS', async () => {
+    const { sqs, dlq } = setup();
+    await expect(startRedrive(sqs.client, dlq.arn, { destinationArn: 'https://sqs/orders' })).rejects.toThrow(
+      configError('destinationArn'),
+    );
+    await expect(startRedrive(sqs.client, dlq.arn, { maxMessagesPerSecond: Number.NaN })).rejects.toThrow(
+      configError('maxMessagesPerSecond'),
+    );
+    expect(sqs.calls).toEqual([]);
+  });
+
+  it.each([
+    ['intervalMs', { intervalMs: -1 }],
+    ['timeoutMs', { timeoutMs: Number.POSITIVE_INFINITY }],
+    ['onProgress', { onProgress: 'log' }],
+    ['after', { after: new Date('nope') }],
+  ])('waitForRedrive rejects a bad %s', async (option, options) => {
+    const { sqs, dlq } = setup();
+    await expect(waitForRedrive(sqs.client, dlq.arn, options as never)).rejects.toThrow(configError(option));
+  });
+
+  it.each([
+    ['max', { max: 0 }, /max must be an integer 1 or more \(given 0\)/],
+    ['holdSeconds', { holdSeconds: 43_201 }, /holdSeconds must be an integer between 1 and 43200 \(given 43201\)/],
+    ['force', { force: 'yes' }, /force must be true or false/],
+    ['reasons', { reasons: {} }, /reasons must be a FailureReasonStore/],
+  ])('peekMessages rejects a bad %s, receiving nothing', async (option, options, message) => {
+    const { sqs, dlq } = setup();
+    const queue = await describeQueue(sqs.client, dlq.url);
+    const before = sqs.calls.length;
+    await expect(peekMessages(sqs.client, queue, options as never)).rejects.toThrow(message);
+    await expect(peekMessages(sqs.client, queue, options as never)).rejects.toThrow(configError(option));
+    expect(sqs.calls.length).toBe(before);
+  });
+
+  it.each([
+    ['maxScanned', { maxScanned: 0 }],
+    ['messageIds', { messageIds: 'm-1' }],
+    ['messageIds[1]', { messageIds: ['m-1', ''] }],
+  ])('purgeDeadLetterQueue rejects a bad %s, deleting nothing', async (option, options) => {
+    const { sqs, dlq } = setup(2);
+    const queue = await describeQueue(sqs.client, dlq.url);
+    await expect(purgeDeadLetterQueue(sqs.client, queue, options as never)).rejects.toThrow(configError(option));
+    expect(dlq.messages).toHaveLength(2);
   });
 });

@@ -1,7 +1,7 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
-import { IdempotencyConfigError, IdempotencyKeyError, defaultIdempotencyKey } from '../../../../lambda/runtime/idempotency';
+import { IdempotencyConfigurationError, IdempotencyKeyError, defaultIdempotencyKey } from '../../../../lambda/runtime/idempotency';
 import { checkSelector, deepSort, hashValue, recordId, selectKey } from '../../../../lambda/runtime/idempotency/key';
 import { sqsRecord } from '../../../helpers/events';
 
@@ -116,7 +116,7 @@ describe('Function: selectKey', () => {
 
 describe('Function: checkSelector', () => {
   it('rejects an invalid JMESPath expression with the expression in the message', () => {
-    expect(() => checkSelector('keySelector', 'body.[')).toThrow(IdempotencyConfigError);
+    expect(() => checkSelector('keySelector', 'body.[')).toThrow(IdempotencyConfigurationError);
     expect(() => checkSelector('keySelector', 'body.[')).toThrow(/keySelector: is not a valid JMESPath expression \(given 'body.\['\)/);
     expect(() => checkSelector('keySelector', '  ')).toThrow(/must be a JMESPath expression or a function/);
   });
@@ -141,7 +141,7 @@ describe('Function: hashValue / recordId', () => {
         return this.getHashedIdempotencyKey(data as never);
       }
     }
-    const layer = new Exposed({ tableName: 't' });
+    const layer = new Exposed({ tableName: 'idem' });
     layer.configure({ config: new IdempotencyConfig({ eventKeyJmesPath: 'key' }), keyPrefix: 'payments' });
     // Act / Assess
     expect(recordId('payments', 'order-7', 'md5')).toBe(layer.idOf({ key: 'order-7' }));

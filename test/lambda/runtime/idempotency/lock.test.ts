@@ -1,11 +1,13 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
-  IdempotencyConfigError,
+  IdempotencyConfigurationError,
   IdempotencyInProgressError,
   IdempotencyPayloadMismatchError,
   IdempotencyPersistenceError,
   LockIdempotency,
+  MessagingPatternsRuntimeError,
   TransactionalIdempotency,
+  isRetryable,
 } from '../../../../lambda/runtime/idempotency';
 import { processSqsBatch } from '../../../../lambda/runtime/batch';
 import { recordId } from '../../../../lambda/runtime/idempotency/key';
@@ -59,7 +61,14 @@ describe('Class: LockIdempotency', () => {
         .makeIdempotent(async () => 1)(sqsRecord({}, { id: 'm-1' }), lambdaContext())
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyInProgressError);
-      expect(error).toMatchObject({ name: 'IdempotencyInProgressError', idempotencyKey: id });
+      expect(error).toMatchObject({
+        name: 'IdempotencyInProgressError',
+        idempotencyKey: id,
+        retryable: true,
+        context: { idempotencyKey: id },
+      });
+      expect(isRetryable(error)).toBe(true);
+      expect(error).toBeInstanceOf(MessagingPatternsRuntimeError);
       expect((error as Error).cause).toMatchObject({ name: 'IdempotencyAlreadyInProgressError' });
     });
 
@@ -71,7 +80,8 @@ describe('Class: LockIdempotency', () => {
       );
       const error = await once(sqsRecord({ orderId: 'o-1', amount: 2 }), lambdaContext()).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyPayloadMismatchError);
-      expect(error).toMatchObject({ idempotencyKey: id, storedPayloadHash: 'stored-hash' });
+      expect(error).toMatchObject({ idempotencyKey: id, storedPayloadHash: 'stored-hash', retryable: false });
+      expect(isRetryable(error)).toBe(false);
     });
 
     it("releases the lock when the function fails, and rethrows the function's own error", async () => {
@@ -99,7 +109,7 @@ describe('Class: LockIdempotency', () => {
 
     it('fails if no Lambda context is known (a lock must expire with its invocation)', async () => {
       const once = make(new ScriptedClient()).makeIdempotent(async () => 1);
-      await expect(once(sqsRecord({}))).rejects.toThrow(IdempotencyConfigError);
+      await expect(once(sqsRecord({}))).rejects.toThrow(IdempotencyConfigurationError);
       await expect(once(sqsRecord({}))).rejects.toThrow(/context: lock mode needs the Lambda context/);
     });
 

@@ -1,6 +1,6 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
-  IdempotencyConfigError,
+  IdempotencyConfigurationError,
   IdempotencyEffectConditionError,
   IdempotencyError,
   IdempotencyInProgressError,
@@ -149,6 +149,7 @@ describe('Class: TransactionalIdempotency', () => {
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyEffectConditionError);
       expect(error).toMatchObject({ itemIndex: 1, reasonCode: 'ConditionalCheckFailed', item: { pk: 'acct', balance: 3 } });
+      expect(error).toMatchObject({ retryable: false, context: { itemIndex: 1, reasonCode: 'ConditionalCheckFailed' } });
       expect((error as Error).message).toMatch(
         /effect item 1 was rejected \(ConditionalCheckFailed: The conditional request failed\); nothing was written/,
       );
@@ -168,7 +169,8 @@ describe('Class: TransactionalIdempotency', () => {
         .applyOnce(sqsRecord({}), effect())
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyPersistenceError);
-      expect(error).toMatchObject({ operation: 'TransactWriteItems' });
+      expect(error).toMatchObject({ operation: 'TransactWriteItems', retryable: true, context: { operation: 'TransactWriteItems' } });
+      expect((error as IdempotencyPersistenceError).context.idempotencyKey).toMatch(/#/);
       expect((error as Error).message).toBe(
         'TransactWriteItems failed: transaction cancelled after 2 attempt(s) [None, TransactionConflict]',
       );
@@ -231,7 +233,7 @@ describe('Class: TransactionalIdempotency', () => {
         /item 0 must have exactly one of ConditionCheck, Put, Update, Delete \(given none\)/,
       );
       const two = { Put: { TableName: 't', Item: { pk: 'a' } }, Delete: { TableName: 't', Key: { pk: 'a' } } };
-      await expect(idem.applyOnce(sqsRecord({}), { items: [two] })).rejects.toThrow(IdempotencyConfigError);
+      await expect(idem.applyOnce(sqsRecord({}), { items: [two] })).rejects.toThrow(IdempotencyConfigurationError);
     });
   });
 
@@ -312,27 +314,52 @@ describe('Class: TransactionalIdempotency', () => {
     });
 
     it('fails if expiresAfterSeconds, maxLocalCacheSize, hashFunction, keyPrefix or maxAttempts are invalid, naming the value', () => {
-      expect(() => new TransactionalIdempotency({ tableName: 't', expiresAfterSeconds: 0 })).toThrow(
+      expect(() => new TransactionalIdempotency({ tableName: 'idem', expiresAfterSeconds: 0 })).toThrow(
         /expiresAfterSeconds: must be a positive whole number of seconds \(given 0\)/,
       );
-      expect(() => new TransactionalIdempotency({ tableName: 't', maxLocalCacheSize: 1.5 })).toThrow(/maxLocalCacheSize: .*\(given 1.5\)/);
-      expect(() => new TransactionalIdempotency({ tableName: 't', hashFunction: 'nope' })).toThrow(
+      expect(() => new TransactionalIdempotency({ tableName: 'idem', maxLocalCacheSize: 1.5 })).toThrow(
+        /maxLocalCacheSize: .*\(given 1.5\)/,
+      );
+      expect(() => new TransactionalIdempotency({ tableName: 'idem', hashFunction: 'nope' })).toThrow(
         /hashFunction: is not a hash function Node.js knows \(given 'nope'\)/,
       );
-      expect(() => new TransactionalIdempotency({ tableName: 't', keyPrefix: 'a#b' })).toThrow(
+      expect(() => new TransactionalIdempotency({ tableName: 'idem', keyPrefix: 'a#b' })).toThrow(
         /keyPrefix: must be non-empty and contain no '#' \(given 'a#b'\)/,
       );
-      expect(() => new TransactionalIdempotency({ tableName: 't', maxAttempts: 0 })).toThrow(
+      expect(() => new TransactionalIdempotency({ tableName: 'idem', maxAttempts: 0 })).toThrow(
         /maxAttempts: must be a whole number between 1 and 10 \(given 0\)/,
       );
-      expect(() => new TransactionalIdempotency({ tableName: 't', keySelector: 'a.[' })).toThrow(IdempotencyConfigError);
+      expect(() => new TransactionalIdempotency({ tableName: 'idem', keySelector: 'a.[' })).toThrow(IdempotencyConfigurationError);
+    });
+
+    it.each([
+      ['tableName', { tableName: 'my table' }, /tableName: must be a DynamoDB table name .* \(given 'my table'\)/],
+      ['tableName', { tableName: 'ab' }, /\(given 'ab'\)/],
+      ['client', { tableName: 'idem', client: {} }, /client: must be an AWS SDK v3 client/],
+      ['useLocalCache', { tableName: 'idem', useLocalCache: 'yes' }, /useLocalCache: must be true or false \(given 'yes'\)/],
+    ])('fails with IdempotencyConfigurationError for a bad %s, naming the value', (option, options, message) => {
+      const make = () => new TransactionalIdempotency(options as never);
+      expect(make).toThrow(message);
+      expect(make).toThrow(expect.objectContaining({ name: 'IdempotencyConfigurationError', option, retryable: false }));
+    });
+
+    it('accepts a table ARN, and checks the name read from IDEMPOTENCY_TABLE_NAME', () => {
+      expect(
+        () =>
+          new TransactionalIdempotency({
+            tableName: 'arn:aws:dynamodb:us-east-1:111122223333:table/idem',
+            client: new ScriptedClient().client,
+          }),
+      ).not.toThrow();
+      process.env.IDEMPOTENCY_TABLE_NAME = 'https://dynamodb/idem';
+      expect(() => new TransactionalIdempotency()).toThrow(/IDEMPOTENCY_TABLE_NAME: must be a DynamoDB table name/);
     });
 
     it('defaults the key prefix to the function name', async () => {
       const saved = process.env.AWS_LAMBDA_FUNCTION_NAME;
       process.env.AWS_LAMBDA_FUNCTION_NAME = 'my-fn';
       try {
-        const idem = new TransactionalIdempotency({ tableName: 't', client: new ScriptedClient().client });
+        const idem = new TransactionalIdempotency({ tableName: 'idem', client: new ScriptedClient().client });
         expect(idem.idempotencyKeyOf(sqsRecord({}, { id: 'x' }))).toBe(recordId('my-fn', 'x', 'md5'));
       } finally {
         if (saved === undefined) delete process.env.AWS_LAMBDA_FUNCTION_NAME;

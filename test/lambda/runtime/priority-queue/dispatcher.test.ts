@@ -1,6 +1,6 @@
 import {
   type DispatchStats,
-  PriorityQueueConfigError,
+  PriorityQueueConfigurationError,
   StrictPriorityDispatcher,
   type StrictPriorityDispatcherOptions,
   failuresOf,
@@ -8,7 +8,7 @@ import {
   priorityOf,
   toSqsRecord,
 } from '../../../../lambda/runtime/priority-queue';
-import { MAX_INVOKE_PAYLOAD_BYTES } from '../../../../lambda/runtime/priority-queue/dispatcher';
+import { MAX_INVOKE_PAYLOAD_BYTES, dispatcherEnvironment } from '../../../../lambda/runtime/priority-queue/dispatcher';
 import { FakeLambda, FakeSqs } from './fakes';
 
 const LEVELS = ['high', 'normal', 'low'];
@@ -174,8 +174,10 @@ describe('Class: StrictPriorityDispatcher', () => {
     it('waits a second after a failed short poll instead of going on at once', async () => {
       // Prepare
       jest.useFakeTimers();
-      const warnings: string[] = [];
-      const { sqs, lambda, dispatcher } = setup({ logger: { warn: (m: string) => void warnings.push(m) } });
+      const warnings: Array<[string, Record<string, unknown>]> = [];
+      const { sqs, lambda, dispatcher } = setup({
+        logger: { warn: (m: string, fields: Record<string, unknown>) => void warnings.push([m, fields]) },
+      });
       sqs.failReceive = Object.assign(new Error('denied'), { name: 'AccessDenied' });
       const receives = () => sqs.count('ReceiveMessageCommand');
       // Act
@@ -190,7 +192,7 @@ describe('Class: StrictPriorityDispatcher', () => {
       await jest.advanceTimersByTimeAsync(1000); // the failed long polls wait idleWaitSeconds (1)
       await expect(round).resolves.toEqual({ served: [], guardTurn: false });
       expect(lambda.invocations).toHaveLength(0);
-      expect(JSON.parse(warnings[0])).toMatchObject({ message: 'receive failed', level: 'high' });
+      expect(warnings[0]).toEqual(['receive failed', { level: 'high', errorName: 'AccessDenied', errorMessage: 'denied' }]);
     });
 
     it('waits the long poll time after a failed long poll', async () => {
@@ -344,11 +346,46 @@ describe('Class: StrictPriorityDispatcher', () => {
     });
 
     it('fails without levels', () => {
-      expect(() => setup({ levels: [] })).toThrow(PriorityQueueConfigError);
+      expect(() => setup({ levels: [] })).toThrow(PriorityQueueConfigurationError);
+    });
+
+    it.each([
+      [
+        'levels[0].queueUrl',
+        { levels: [{ name: 'high', queueUrl: 'high', queueArn: 'arn:aws:sqs:eu-west-1:111122223333:high' }] },
+        /levels\[0\]\.queueUrl must be an http\(s\) URL \(given 'high'\)/,
+      ],
+      [
+        'levels[0].queueArn',
+        { levels: [{ name: 'high', queueUrl: 'https://q/high', queueArn: 'high' }] },
+        /levels\[0\]\.queueArn must be an SQS queue ARN/,
+      ],
+      [
+        'levels[1].name',
+        { levels: ['a', 'a'].map((name) => ({ name, queueUrl: 'https://q/a', queueArn: 'arn:aws:sqs:eu-west-1:111122223333:a' })) },
+        /level 'a' is listed twice/,
+      ],
+      ['lowestLevelEvery', { lowestLevelEvery: -1 }, /lowestLevelEvery must be an integer 0 or more \(given -1\)/],
+      ['idleWaitSeconds', { idleWaitSeconds: 21 }, /idleWaitSeconds must be an integer between 1 and 20 \(given 21\)/],
+      ['idleWaitSeconds', { idleWaitSeconds: 0.5 }, /\(given 0.5\)/],
+      [
+        'consumerTimeoutSeconds',
+        { consumerTimeoutSeconds: 0 },
+        /consumerTimeoutSeconds must be a number of seconds above 0 and at most 900 \(given 0\)/,
+      ],
+      ['consumerTimeoutSeconds', { consumerTimeoutSeconds: 901 }, /\(given 901\)/],
+      ['sqs', { sqs: undefined }, /sqs must be an AWS SDK v3 client/],
+      ['lambda', { lambda: {} }, /lambda must be an AWS SDK v3 client/],
+      ['logger', { logger: { info: () => undefined } }, /logger must have a warn method/],
+    ])('fails with PriorityQueueConfigurationError for a bad %s', (option, options, message) => {
+      expect(() => setup(options as never)).toThrow(message);
+      expect(() => setup(options as never)).toThrow(
+        expect.objectContaining({ name: 'PriorityQueueConfigurationError', option, retryable: false }),
+      );
     });
 
     it('fails without a consumer function (every invocation would fail and the backlog end in the DLQ)', () => {
-      expect(() => setup({ consumer: '' })).toThrow(PriorityQueueConfigError);
+      expect(() => setup({ consumer: '' })).toThrow(PriorityQueueConfigurationError);
       expect(() => setup({ consumer: '' })).toThrow(/consumer must be the name or ARN of the consumer function \(given ''\)/);
     });
   });
@@ -369,14 +406,61 @@ describe('Function: failuresOf', () => {
   });
 });
 
+describe('Function: dispatcherEnvironment', () => {
+  const PRIORITY_LEVELS = JSON.stringify([
+    {
+      name: 'high',
+      queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/high',
+      queueArn: 'arn:aws:sqs:eu-west-1:111122223333:high',
+    },
+  ]);
+
+  it('reads the settings the construct sets, with defaults for the unset ones', () => {
+    expect(dispatcherEnvironment({ PRIORITY_LEVELS, CONSUMER_FUNCTION: 'fn', BATCH_SIZE: '5', CONSUMER_TIMEOUT_SECONDS: '12' })).toEqual({
+      levels: JSON.parse(PRIORITY_LEVELS),
+      consumer: 'fn',
+      batchSize: 5,
+      lowestLevelEvery: undefined,
+      idleWaitSeconds: undefined,
+      consumerTimeoutSeconds: 12,
+      runSeconds: 55,
+    });
+  });
+
+  it.each([
+    ['BATCH_SIZE', 'ten', /BATCH_SIZE must be a number \(given 'ten'\)/],
+    ['LOWEST_LEVEL_EVERY', '1O', /LOWEST_LEVEL_EVERY must be a number/],
+    ['IDLE_WAIT_SECONDS', 'x', /IDLE_WAIT_SECONDS must be a number/],
+    ['CONSUMER_TIMEOUT_SECONDS', '30s', /CONSUMER_TIMEOUT_SECONDS must be a number \(given '30s'\)/],
+    ['RUN_SECONDS', '0', /RUN_SECONDS must be a number above 0 \(given '0'\)/],
+  ])('fails, naming %s, when it is not a number (it used to fall back to the default)', (variable, value, message) => {
+    const read = () => dispatcherEnvironment({ PRIORITY_LEVELS, CONSUMER_FUNCTION: 'fn', [variable]: value });
+    expect(read).toThrow(message);
+    expect(read).toThrow(
+      expect.objectContaining({ name: 'PriorityQueueConfigurationError', option: variable, context: { option: variable, value } }),
+    );
+  });
+});
+
 describe('Function: parseDispatcherLevels', () => {
   it('reads levels in order', () => {
-    expect(parseDispatcherLevels('[{"name":"a","queueUrl":"u","queueArn":"arn"}]')).toEqual([
-      { name: 'a', queueUrl: 'u', queueArn: 'arn' },
-    ]);
+    const levels = [
+      { name: 'a', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/a', queueArn: 'arn:aws:sqs:eu-west-1:111122223333:a' },
+      { name: 'b', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/b', queueArn: 'arn:aws:sqs:eu-west-1:111122223333:b' },
+    ];
+    expect(parseDispatcherLevels(JSON.stringify(levels))).toEqual(levels);
+  });
+
+  it('names the variable and the level of a malformed queue URL or ARN', () => {
+    expect(() => parseDispatcherLevels('[{"name":"a","queueUrl":"u","queueArn":"arn"}]')).toThrow(
+      /PRIORITY_LEVELS\[0\]\.queueUrl must be an http\(s\) URL \(given 'u'\)/,
+    );
+    expect(() => parseDispatcherLevels('[{"name":"a","queueUrl":"https://q/a","queueArn":"arn"}]')).toThrow(
+      expect.objectContaining({ option: 'PRIORITY_LEVELS[0].queueArn' }),
+    );
   });
 
   it.each([undefined, 'nope', '[]', '[{"name":"a"}]'])('fails on %p', (json) => {
-    expect(() => parseDispatcherLevels(json)).toThrow(PriorityQueueConfigError);
+    expect(() => parseDispatcherLevels(json)).toThrow(PriorityQueueConfigurationError);
   });
 });

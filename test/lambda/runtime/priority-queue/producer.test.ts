@@ -1,6 +1,6 @@
 import {
   PRIORITY_ATTRIBUTE,
-  PriorityQueueConfigError,
+  PriorityQueueConfigurationError,
   PriorityQueueProducer,
   UnknownPriorityError,
   parsePriorityQueueConfig,
@@ -65,6 +65,19 @@ describe('Class: PriorityQueueProducer', () => {
       await expect(producer.send('x', { priority: 'urgent' })).rejects.toThrow(
         /unknown priority 'urgent': the levels are 'high', 'normal', 'low'/,
       );
+      await expect(producer.send('x', { priority: 'urgent' })).rejects.toMatchObject({
+        retryable: false,
+        context: { priority: 'urgent', levels: ['high', 'normal', 'low'] },
+      });
+      expect(sqs.calls).toHaveLength(0);
+    });
+
+    it.each([-1, 901, 1.5])('fails with PriorityQueueConfigurationError for delaySeconds %p, sending nothing', async (delaySeconds) => {
+      const { sqs, producer } = setup();
+      await expect(producer.send('x', { delaySeconds })).rejects.toThrow(
+        new RegExp(`delaySeconds must be an integer between 0 and 900 \\(given ${delaySeconds}\\)`),
+      );
+      await expect(producer.sendBatch([{ id: 'a', body: '1', delaySeconds }])).rejects.toThrow(PriorityQueueConfigurationError);
       expect(sqs.calls).toHaveLength(0);
     });
   });
@@ -128,6 +141,17 @@ describe('Class: PriorityQueueProducer', () => {
         ]),
       ).rejects.toThrow(/entry id 'a' is used more than once/);
     });
+
+    it('rejects an entry id SQS would refuse, sending nothing', async () => {
+      const { sqs, producer } = setup();
+      await expect(
+        producer.sendBatch([
+          { id: 'ok', body: '1' },
+          { id: 'not ok', body: '2' },
+        ]),
+      ).rejects.toThrow(/id must be up to 80 letters, digits, hyphens and underscores \(given 'not ok'\)/);
+      expect(sqs.calls).toHaveLength(0);
+    });
   });
 
   describe('configuration', () => {
@@ -149,13 +173,13 @@ describe('Class: PriorityQueueProducer', () => {
       process.env.PRIORITY_QUEUE_CONFIG = '{';
       expect(() => PriorityQueueProducer.fromEnvironment()).toThrow(/is not valid JSON/);
       process.env.PRIORITY_QUEUE_CONFIG = '{"levels":[{"name":"a"}]}';
-      expect(() => PriorityQueueProducer.fromEnvironment()).toThrow(PriorityQueueConfigError);
+      expect(() => PriorityQueueProducer.fromEnvironment()).toThrow(PriorityQueueConfigurationError);
     });
 
     it('checks a configuration given as an object as it checks the JSON, and keeps its own copy', () => {
       const { sqs, config } = setup();
       expect(() => new PriorityQueueProducer({ config: { levels: [] }, client: sqs.client } as never)).toThrow(
-        new PriorityQueueConfigError('configuration must list levels as [{ name, queueUrl }, ...] (given {"levels":[]})'),
+        new PriorityQueueConfigurationError('levels', 'configuration must list levels as [{ name, queueUrl }, ...] (given {"levels":[]})'),
       );
       expect(() => new PriorityQueueProducer({ config: { ...config, defaultLevel: 'urgent' }, client: sqs.client })).toThrow(
         /defaultLevel 'urgent' is not one of the levels/,
@@ -171,13 +195,51 @@ describe('Class: PriorityQueueProducer', () => {
     });
 
     it('fails when the default level is not a level, and defaults to the middle level when absent', () => {
-      expect(() => parsePriorityQueueConfig('{"levels":[{"name":"a","queueUrl":"u"}],"defaultLevel":"b"}')).toThrow(
+      const url = (name: string) => `https://sqs.eu-west-1.amazonaws.com/111122223333/${name}`;
+      expect(() => parsePriorityQueueConfig(JSON.stringify({ levels: [{ name: 'a', queueUrl: url('a') }], defaultLevel: 'b' }))).toThrow(
         /defaultLevel 'b' is not one of the levels/,
       );
       expect(
-        parsePriorityQueueConfig('{"levels":[{"name":"a","queueUrl":"u"},{"name":"b","queueUrl":"v"},{"name":"c","queueUrl":"w"}]}')
-          .defaultLevel,
+        parsePriorityQueueConfig(JSON.stringify({ levels: ['a', 'b', 'c'].map((name) => ({ name, queueUrl: url(name) })) })).defaultLevel,
       ).toBe('b');
+    });
+
+    it.each([
+      [
+        'levels[1].queueUrl',
+        {
+          levels: [
+            { name: 'a', queueUrl: 'https://q/a' },
+            { name: 'b', queueUrl: 'b-queue' },
+          ],
+        },
+        /configuration: levels\[1\]\.queueUrl must be an http\(s\) URL \(given 'b-queue'\)/,
+      ],
+      ['levels[0].name', { levels: [{ name: '', queueUrl: 'https://q/a' }] }, /levels\[0\]\.name must be a non-empty string/],
+      [
+        'levels[1].name',
+        {
+          levels: [
+            { name: 'a', queueUrl: 'https://q/a' },
+            { name: 'a', queueUrl: 'https://q/b' },
+          ],
+        },
+        /level 'a' is listed twice/,
+      ],
+    ])('fails with PriorityQueueConfigurationError for a malformed %s', (option, config, message) => {
+      const make = () => new PriorityQueueProducer({ config: config as never });
+      expect(make).toThrow(message);
+      expect(make).toThrow(expect.objectContaining({ name: 'PriorityQueueConfigurationError', option, retryable: false }));
+    });
+
+    it('names the variable when its configuration is malformed, and checks the client', () => {
+      process.env.PRIORITY_QUEUE_CONFIG = JSON.stringify({ levels: [{ name: 'a', queueUrl: 'nope' }] });
+      expect(() => PriorityQueueProducer.fromEnvironment()).toThrow(
+        /environment variable PRIORITY_QUEUE_CONFIG: levels\[0\]\.queueUrl must be an http\(s\) URL/,
+      );
+      expect(() => PriorityQueueProducer.fromEnvironment('')).toThrow(/variable must be a non-empty string/);
+      const { config } = setup();
+      expect(() => new PriorityQueueProducer({ config, client: {} as never })).toThrow(/client must be an AWS SDK v3 client/);
     });
   });
 });

@@ -1,6 +1,7 @@
 import {
   ReplyQueueLostError,
   RequestRejectedError,
+  RequestReplyConfigurationError,
   RequestReplyError,
   RequestTimeoutError,
 } from '../../../../lambda/runtime/request-reply/errors';
@@ -14,7 +15,7 @@ const PREFIX = 'quotes-reply-';
 function setup(options: Partial<SqsRequesterOptions> = {}) {
   const broker = new FakeBroker();
   const requests = broker.createQueue('quotes-requests');
-  const warnings: string[] = [];
+  const warnings: Array<{ message: string } & Record<string, unknown>> = [];
   const dropped: DroppedReply[] = [];
   const requester = new SqsRequester({
     requestQueueUrl: requests.url,
@@ -22,7 +23,7 @@ function setup(options: Partial<SqsRequesterOptions> = {}) {
     replyQueuePrefix: PREFIX,
     client: broker.client,
     newQueueDelayMs: 0,
-    logger: { warn: (m: string) => void warnings.push(m) },
+    logger: { warn: (message: string, fields: Record<string, unknown>) => void warnings.push({ message, ...fields }) },
     onDroppedReply: (d) => void dropped.push(d),
     ...options,
   });
@@ -137,6 +138,10 @@ describe('Class: SqsRequester', () => {
       const timeout = await a.catch((e: unknown) => e);
       expect(timeout).toBeInstanceOf(RequestTimeoutError);
       expect(timeout).toMatchObject({ timeoutMs: 30, correlationId: recordA.messageAttributes.CorrelationId.stringValue });
+      expect(timeout).toMatchObject({
+        retryable: true,
+        context: { correlationId: recordA.messageAttributes.CorrelationId.stringValue, timeoutMs: 30 },
+      });
       // A's reply arrives late, while B waits: dropped as expired. Then B's reply.
       const lateA = {
         ...recordA,
@@ -149,7 +154,7 @@ describe('Class: SqsRequester', () => {
       expect(dropped).toEqual([
         { correlationId: recordA.messageAttributes.CorrelationId.stringValue, reason: 'expired', messageId: expect.any(String) },
       ]);
-      expect(JSON.parse(warnings[0])).toMatchObject({ message: 'reply dropped: no request waits for it', reason: 'expired' });
+      expect(warnings[0]).toMatchObject({ message: 'reply dropped: no request waits for it', reason: 'expired' });
       expect(requester.stats).toMatchObject({ sent: 2, replied: 1, timedOut: 1, dropped: 1 });
     });
 
@@ -199,7 +204,7 @@ describe('Class: SqsRequester', () => {
       });
       const e = await p.catch((x: unknown) => x);
       expect(e).toBeInstanceOf(RequestRejectedError);
-      expect(e).toMatchObject({ remoteName: 'RejectRequestError', remoteMessage: 'n must be positive' });
+      expect(e).toMatchObject({ remoteName: 'RejectRequestError', remoteMessage: 'n must be positive', retryable: false });
     });
 
     it('rejects when a reply is not JSON', async () => {
@@ -277,6 +282,7 @@ describe('Class: SqsRequester', () => {
       broker.queues.delete(q.url);
       for (const w of q.wake.splice(0)) w();
       await expect(p).rejects.toBeInstanceOf(ReplyQueueLostError);
+      await expect(p).rejects.toMatchObject({ retryable: true, context: { correlationId: expect.any(String) } });
       expect(requester.waiting).toBe(0);
     });
 
@@ -303,7 +309,11 @@ describe('Class: SqsRequester', () => {
       await until(() => requests.visible.length === 1);
       await respond();
       await expect(p).resolves.toEqual({ doubled: 6 });
-      expect(JSON.parse(warnings[0]).message).toBe('receiving replies failed; retrying');
+      expect(warnings[0]).toMatchObject({
+        message: 'receiving replies failed; retrying',
+        errorName: 'TimeoutError',
+        errorMessage: 'socket hang up',
+      });
     });
 
     it('rejects a timeout longer than half the idle timeout (the reaper could delete the queue meanwhile)', async () => {
@@ -411,5 +421,107 @@ describe('Class: SqsRequester', () => {
     };
     expect(() => new SqsRequester({ ...base, replyQueuePrefix: 'bad prefix' })).toThrow(/replyQueuePrefix must be 1-60 letters/);
     expect(() => new SqsRequester({ ...base, requestQueueArn: 'arn:aws:sns:us-east-1:1:t' })).toThrow(/not an SQS queue ARN/);
+  });
+});
+
+describe('Class: SqsRequester, options', () => {
+  const base = () => ({
+    requestQueueUrl: 'https://x/111122223333/q',
+    requestQueueArn: 'arn:aws:sqs:us-east-1:111122223333:q',
+    replyQueuePrefix: PREFIX,
+    client: new FakeBroker().client,
+  });
+  const configError = (option: string) =>
+    expect.objectContaining({
+      name: 'RequestReplyConfigurationError',
+      option,
+      retryable: false,
+      context: expect.objectContaining({ option }),
+    });
+
+  it.each([59, 1_209_601, 300.5, Number.NaN])(
+    'rejects a replyRetentionSeconds of %p (60-1209600, whole seconds)',
+    (replyRetentionSeconds) => {
+      const make = () => new SqsRequester({ ...base(), replyRetentionSeconds });
+      expect(make).toThrow(
+        new RegExp(`replyRetentionSeconds must be an integer between 60 and 1209600 \\(given ${replyRetentionSeconds}\\)`),
+      );
+      expect(make).toThrow(configError('replyRetentionSeconds'));
+      expect(make).toThrow(RequestReplyConfigurationError);
+      expect(make).toThrow(RequestReplyError);
+    },
+  );
+
+  it('accepts the bounds of replyRetentionSeconds and creates the reply queue with it', async () => {
+    expect(() => new SqsRequester({ ...base(), replyRetentionSeconds: 60 })).not.toThrow();
+    const broker = new FakeBroker();
+    const requests = broker.createQueue('q');
+    const requester = new SqsRequester({
+      ...base(),
+      requestQueueUrl: requests.url,
+      requestQueueArn: broker.arnOf(requests),
+      client: broker.client,
+      newQueueDelayMs: 0,
+      replyRetentionSeconds: 1_209_600,
+    });
+    await requester.start();
+    expect(broker.calls.find((c) => c.command === 'CreateQueue')?.input.Attributes?.MessageRetentionPeriod).toBe('1209600');
+  });
+
+  it.each([
+    ['requestQueueUrl', { requestQueueUrl: 'q' }, /requestQueueUrl must be an http\(s\) URL \(given 'q'\)/],
+    ['requestQueueArn', { requestQueueArn: 'arn:aws:sns:us-east-1:1:t' }, /requestQueueArn is not an SQS queue ARN/],
+    ['defaultTimeoutMs', { defaultTimeoutMs: 0 }, /defaultTimeoutMs must be positive, in milliseconds \(given 0\)/],
+    [
+      'defaultTimeoutMs',
+      { defaultTimeoutMs: 1_800_001 },
+      /defaultTimeoutMs must be at most half the reply queue idle timeout \(1800000 ms\)/,
+    ],
+    ['newQueueDelayMs', { newQueueDelayMs: -1 }, /newQueueDelayMs must be a number of at least 0 \(given -1\)/],
+    ['onDroppedReply', { onDroppedReply: 'log' }, /onDroppedReply must be a function/],
+    ['client', { client: {} }, /client must be an AWS SDK v3 client/],
+    ['logger', { logger: {} }, /logger must have a warn method/],
+  ])('rejects a bad %s', (option, options, message) => {
+    const make = () => new SqsRequester({ ...base(), ...(options as object) });
+    expect(make).toThrow(message);
+    expect(make).toThrow(configError(option));
+  });
+
+  it('rejects request attributes SQS or the protocol would refuse, sending nothing', async () => {
+    const { requester, requests } = setup();
+    const eight = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`a${i}`, 'v']));
+    await expect(requester.request({ n: 1 }, { attributes: eight })).rejects.toThrow(
+      /attributes must hold at most 7 attributes .* \(given 8\)/,
+    );
+    await expect(requester.request({ n: 1 }, { attributes: { CorrelationId: 'mine' } })).rejects.toThrow(
+      /attributes must not set the protocol's own CorrelationId/,
+    );
+    await expect(requester.request({ n: 1 }, { attributes: { tenant: 7 as never } })).rejects.toThrow(configError('attributes.tenant'));
+    expect(requests.visible).toEqual([]);
+    expect(requester.waiting).toBe(0);
+  });
+
+  describe('Method: fromEnvironment', () => {
+    const vars = ['REQUEST_QUEUE_URL', 'REQUEST_QUEUE_ARN', 'REPLY_QUEUE_PREFIX', 'REPLY_QUEUE_IDLE_TIMEOUT_SECONDS'];
+    afterEach(() => vars.forEach((v) => delete process.env[v]));
+
+    it.each([
+      ['REQUEST_QUEUE_URL', 'queue', /REQUEST_QUEUE_URL must be an http\(s\) URL \(given 'queue'\)/],
+      ['REQUEST_QUEUE_ARN', 'arn:aws:sqs:q', /REQUEST_QUEUE_ARN is not an SQS queue ARN/],
+      ['REPLY_QUEUE_PREFIX', 'has space', /REPLY_QUEUE_PREFIX must be 1-60 letters, digits, - or _ \(given 'has space'\)/],
+    ])('names a malformed %s', (variable, value, message) => {
+      Object.assign(process.env, {
+        REQUEST_QUEUE_URL: 'https://x/111122223333/q',
+        REQUEST_QUEUE_ARN: 'arn:aws:sqs:us-east-1:111122223333:q',
+        REPLY_QUEUE_PREFIX: PREFIX,
+        [variable]: value,
+      });
+      expect(() => SqsRequester.fromEnvironment({ client: new FakeBroker().client })).toThrow(message);
+      expect(() => SqsRequester.fromEnvironment({ client: new FakeBroker().client })).toThrow(configError(variable));
+    });
+
+    it('names a variable that is not set', () => {
+      expect(() => SqsRequester.fromEnvironment()).toThrow(configError('REQUEST_QUEUE_URL'));
+    });
   });
 });

@@ -1,8 +1,15 @@
 import type { SQSRecord } from 'aws-lambda';
-import { InvalidRequestError, RejectRequestError } from '../../../../lambda/runtime/request-reply/errors';
+import { BatchConfigurationError } from '../../../../lambda/runtime/batch';
+import {
+  InvalidRequestError,
+  MessagingPatternsRuntimeError,
+  RejectRequestError,
+  RequestReplyConfigurationError,
+  RequestReplyError,
+} from '../../../../lambda/runtime/request-reply';
 import { parseQueueArn, parseQueueUrl } from '../../../../lambda/runtime/request-reply/protocol';
 import { reapIdleReplyQueues } from '../../../../lambda/runtime/request-reply/reaper';
-import { handleRequest, requestHandler } from '../../../../lambda/runtime/request-reply/responder';
+import { handleRequest, requestHandler, sendReply } from '../../../../lambda/runtime/request-reply/responder';
 import { lambdaContext, sqsEvent, sqsRecord } from '../../../helpers/events';
 import { FakeBroker } from './fake-broker';
 
@@ -134,6 +141,57 @@ describe('Function: handleRequest', () => {
     expect(replyQueue.visible).toEqual([]);
   });
 
+  it('gives InvalidRequestError the message id and reason in its context, not retryable', async () => {
+    const { attrs, opts } = setup();
+    const record = request({}, attrs({ ReplyTo: undefined }));
+    await expect(handleRequest(record, async () => 1, opts)).rejects.toMatchObject({
+      name: 'InvalidRequestError',
+      retryable: false,
+      context: { messageId: record.messageId, reason: 'it has no ReplyTo attribute' },
+    });
+  });
+
+  it('logs a request that expired before it was processed, with its fields as an object', async () => {
+    const { attrs, opts } = setup();
+    const lines: Array<[string, Record<string, unknown>]> = [];
+    const logger = { warn: (m: string, fields: Record<string, unknown>) => void lines.push([m, fields]) };
+    const expired = request({}, attrs({ ExpiresAt: String(Date.now() - 1) }));
+    await handleRequest(expired, async () => 1, { ...opts, logger });
+    expect(lines).toEqual([
+      [
+        'request expired before it was processed; not answered',
+        { correlationId: 'corr-1', messageId: expired.messageId, expiresAt: expect.stringMatching(/^\d{4}-/) },
+      ],
+    ]);
+  });
+
+  it('logs a reply dropped because the reply queue is gone', async () => {
+    const { broker, attrs, replyQueue, opts } = setup();
+    broker.queues.delete(replyQueue.url);
+    const lines: Array<[string, Record<string, unknown>]> = [];
+    const logger = { warn: (m: string, fields: Record<string, unknown>) => void lines.push([m, fields]) };
+    await handleRequest(request({}, attrs()), async () => 1, { ...opts, logger });
+    expect(lines).toEqual([
+      ['reply queue gone (the requester stopped); reply dropped', { correlationId: 'corr-1', replyTo: replyQueue.url }],
+    ]);
+  });
+
+  it('rejects a malformed replyQueuePrefix, from the option or REPLY_QUEUE_PREFIX', async () => {
+    const { attrs, broker } = setup();
+    const configError = (option: string) => expect.objectContaining({ name: 'RequestReplyConfigurationError', option, retryable: false });
+    await expect(
+      handleRequest(request({}, attrs()), async () => 1, { client: broker.client, logger: null, replyQueuePrefix: 'a b' }),
+    ).rejects.toThrow(configError('replyQueuePrefix'));
+    process.env.REPLY_QUEUE_PREFIX = 'x'.repeat(61);
+    try {
+      await expect(handleRequest(request({}, attrs()), async () => 1, { client: broker.client, logger: null })).rejects.toThrow(
+        configError('REPLY_QUEUE_PREFIX'),
+      );
+    } finally {
+      delete process.env.REPLY_QUEUE_PREFIX;
+    }
+  });
+
   it('reads the prefix from REPLY_QUEUE_PREFIX', async () => {
     const { attrs, broker } = setup();
     process.env.REPLY_QUEUE_PREFIX = 'other-prefix-';
@@ -161,6 +219,40 @@ describe('Function: requestHandler', () => {
     const res = await handler(sqsEvent([ok, flaky, invalid]), lambdaContext());
     expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([flaky.messageId, invalid.messageId].sort());
     expect(replyQueue.visible.map((m) => m.MessageAttributes.CorrelationId.StringValue)).toEqual(['c-ok']);
+  });
+});
+
+describe('Function: requestHandler, options', () => {
+  it('checks its options when it is created', () => {
+    expect(() => requestHandler(async () => 1, { replyQueuePrefix: 'bad prefix' })).toThrow(RequestReplyConfigurationError);
+    expect(() => requestHandler(async () => 1, { client: {} as never })).toThrow(/client must be an AWS SDK v3 client/);
+    expect(() => requestHandler(async () => 1, { fifoFailureMode: 'nope' as never })).toThrow(BatchConfigurationError);
+    expect(() => requestHandler('handler' as never)).toThrow(/handler must be a function/);
+  });
+});
+
+describe('Function: sendReply', () => {
+  it('rejects a reply it cannot send, sending nothing', async () => {
+    const broker = new FakeBroker();
+    await expect(sendReply(broker.client, { replyTo: 'queue', correlationId: 'c', body: 1 })).rejects.toThrow(
+      /replyTo must be an http\(s\) URL/,
+    );
+    await expect(sendReply(broker.client, { replyTo: 'https://q/1/r', correlationId: '', body: 1 })).rejects.toThrow(
+      /correlationId must be a non-empty string/,
+    );
+    await expect(
+      sendReply(broker.client, { replyTo: 'https://q/1/r', correlationId: 'c', body: 1, status: 'fine' as never }),
+    ).rejects.toThrow(/status must be one of 'ok', 'error'/);
+    expect(broker.count('SendMessage')).toBe(0);
+  });
+});
+
+describe('Class: RejectRequestError', () => {
+  it('is a library error, not retryable', () => {
+    const e = new RejectRequestError('no', { context: { sku: 'x' } });
+    expect(e).toBeInstanceOf(MessagingPatternsRuntimeError);
+    expect(e).toBeInstanceOf(RequestReplyError);
+    expect(e).toMatchObject({ name: 'RejectRequestError', retryable: false, context: { sku: 'x' } });
   });
 });
 
@@ -193,6 +285,24 @@ describe('Function: reapIdleReplyQueues', () => {
 
   it('refuses a prefix that would match too much', async () => {
     await expect(reapIdleReplyQueues(new FakeBroker().client, '', 60)).rejects.toThrow(/prefix must be 1-60/);
+    await expect(reapIdleReplyQueues(new FakeBroker().client, '', 60)).rejects.toThrow(RequestReplyConfigurationError);
+  });
+
+  it.each([0, -1, Number.NaN])('refuses an idle time of %p', async (idle) => {
+    await expect(reapIdleReplyQueues(new FakeBroker().client, PREFIX, idle, { logger: null })).rejects.toThrow(
+      /idleSeconds must be a positive number of seconds/,
+    );
+  });
+
+  it('logs each deleted queue with its fields as an object', async () => {
+    const broker = new FakeBroker();
+    const idle = broker.createQueue(`${PREFIX}idle`);
+    idle.createdTimestamp = 0;
+    const lines: Array<[string, Record<string, unknown>]> = [];
+    await reapIdleReplyQueues(broker.client, PREFIX, 60, {
+      logger: { warn: () => undefined, info: (m: string, fields: Record<string, unknown>) => void lines.push([m, fields]) },
+    });
+    expect(lines).toEqual([['idle reply queue deleted', { url: idle.url, idleSeconds: expect.any(Number) }]]);
   });
 });
 

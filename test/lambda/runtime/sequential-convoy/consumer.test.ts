@@ -1,8 +1,8 @@
 import type { SQSRecord } from 'aws-lambda';
-import { MalformedMessageError } from '../../../../lambda/runtime/batch';
+import { BatchConfigurationError, MalformedMessageError, type SkippedBehindFailureError } from '../../../../lambda/runtime/batch';
 import {
   type ConvoyMessage,
-  ConvoyConfigurationError,
+  SequentialConvoyConfigurationError,
   convoyHandler,
   processConvoyBatch,
 } from '../../../../lambda/runtime/sequential-convoy';
@@ -117,11 +117,54 @@ describe('Function: processConvoyBatch', () => {
   it('refuses a batch from a standard queue, processing nothing', async () => {
     const handler = jest.fn();
     await expect(processConvoyBatch(sqsEvent([sqsRecord({ entity: 'A', seq: 1 })]), handler, silent)).rejects.toThrow(
-      ConvoyConfigurationError,
+      SequentialConvoyConfigurationError,
     );
     await expect(processConvoyBatch(sqsEvent([sqsRecord({ entity: 'A', seq: 1 })]), handler, silent)).rejects.toThrow(
       /comes from arn:aws:sqs:us-east-1:000000000000:tasks, which is not a FIFO queue/,
     );
+    await expect(processConvoyBatch(sqsEvent([sqsRecord({ entity: 'A', seq: 1 })]), handler, silent)).rejects.toMatchObject({
+      option: 'eventSourceARN',
+      retryable: false,
+      context: { option: 'eventSourceARN', value: 'arn:aws:sqs:us-east-1:000000000000:tasks' },
+    });
+    expect(handler).not.toHaveBeenCalled();
+  });
+
+  it('reports the events of a group held back behind a failed event, naming it', async () => {
+    const bad = record({ entity: 'A', seq: 1, fail: true });
+    const held = record({ entity: 'A', seq: 2 });
+    const reasons: Array<[string, string, unknown]> = [];
+    await processConvoyBatch<Step>(
+      sqsEvent([bad, held]),
+      ({ body }) => {
+        if (body.fail) throw new Error('boom');
+      },
+      {
+        ...silent,
+        throwOnFullBatchFailure: false,
+        onRecordFailure: (r, f, e) => void reasons.push([r.messageId, f.errorName, (e as SkippedBehindFailureError).failedMessageId]),
+      },
+    );
+    expect(reasons).toEqual([
+      [bad.messageId, 'Error', undefined],
+      [held.messageId, 'SkippedBehindFailureError', bad.messageId],
+    ]);
+  });
+
+  it('checks its options before processing anything', async () => {
+    const handler = jest.fn();
+    const event = sqsEvent([record({ entity: 'A', seq: 1 })]);
+    await expect(processConvoyBatch(event, handler, { ...silent, parse: 'json' as never })).rejects.toThrow(
+      /parse must be a function \(given 'json'\)/,
+    );
+    await expect(processConvoyBatch(event, handler, { ...silent, parse: 'json' as never })).rejects.toThrow(
+      SequentialConvoyConfigurationError,
+    );
+    await expect(processConvoyBatch(event, handler, { ...silent, fifoFailureMode: 'never' as never })).rejects.toThrow(
+      BatchConfigurationError,
+    );
+    expect(() => convoyHandler('handler' as never)).toThrow(/handler must be a function/);
+    expect(() => convoyHandler(handler, { logger: {} as never })).toThrow(/logger must have a warn method/);
     expect(handler).not.toHaveBeenCalled();
   });
 
