@@ -1,5 +1,5 @@
 import { SQSClient, SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { LIMIT } from '../../../lib/core/wire';
+import { ENV, LIMIT } from '../../../lib/core/wire';
 import { type Fail, checkClient, checkFunction, checkUrl } from '../internal/options';
 import {
   ConvoyMessageIdError,
@@ -143,6 +143,16 @@ export class ConvoyProducer<T = unknown> {
     checkFunction(fail, 'serialize', options.serialize);
     this.options = options;
     this.client = checkClient(fail, 'client', options.client);
+  }
+
+  /**
+   * A producer for the queue in the `CONVOY_QUEUE_URL` environment variable, which
+   * `SequentialConvoy.connectProducer(fn)` sets.
+   *
+   * @throws SequentialConvoyConfigurationError when the variable is missing or is no FIFO queue URL
+   */
+  public static fromEnvironment<T>(options: Omit<ConvoyProducerOptions<T>, 'queueUrl'>): ConvoyProducer<T> {
+    return new ConvoyProducer<T>({ ...options, queueUrl: process.env[ENV.convoyQueueUrl] as string });
   }
 
   /** The message group of `message`. */

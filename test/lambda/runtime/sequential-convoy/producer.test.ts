@@ -195,6 +195,16 @@ describe('Class: ConvoyProducer, options', () => {
     expect(make).toThrow(expect.objectContaining({ name: 'SequentialConvoyConfigurationError', option, retryable: false }));
   });
 
+  it('fromEnvironment reads CONVOY_QUEUE_URL (set by connectProducer), and fails without it', () => {
+    process.env.CONVOY_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/111122223333/orders.fifo';
+    try {
+      expect(ConvoyProducer.fromEnvironment({ groupBy: 'entityId' }).groupIdOf({ entityId: 'e1' })).toBe('e1');
+    } finally {
+      delete process.env.CONVOY_QUEUE_URL;
+    }
+    expect(() => ConvoyProducer.fromEnvironment({ groupBy: 'entityId' })).toThrow(SequentialConvoyConfigurationError);
+  });
+
   it('marks a send error retryable when SQS blames none of the refused entries on the request', () => {
     const error = new ConvoySendError([{ index: 0, groupId: 'g', code: 'InternalError', senderFault: false }], [], [0], []);
     expect(error.retryable).toBe(true);
