@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { SHARED_DEFAULT } from './wire';
 
 /**
  * Every default the kit chooses, in one place, each with its reason. Durations and numbers that
@@ -182,10 +183,11 @@ export const DEFAULT_STREAM_BATCH_SIZE = 100;
 /**
  * Retries of a failing batch before its records go to the on-failure destination: 3, never Lambda's
  * default -1 (retry until the record expires, which blocks the shard for up to the whole retention).
- * Bisection isolates a failing record first (splitting a batch does not count as a retry), so the
- * retries are those of the failing record alone; four attempts in a row that fail the same record
- * mean poison, not a blip. Transient errors are the handler's to retry, with backoff (the AWS SDK's
- * retries): the shard waits while Lambda retries, and nothing behind the record moves.
+ * When the invocation fails, bisection isolates the failing record first (splitting a batch does not
+ * count as a retry), so the retries are those of the failing record alone; four attempts in a row
+ * that fail the same record mean poison, not a blip. Transient errors are the handler's to retry,
+ * with backoff (the AWS SDK's retries): the shard waits while Lambda retries, and nothing behind
+ * the record moves.
  */
 export const DEFAULT_STREAM_RETRY_ATTEMPTS = 3;
 
@@ -246,3 +248,58 @@ export const FAN_OUT_SUBSCRIPTION_DEAD_LETTER_QUEUE = true;
 
 /** The failed-notifications alarm fires on the first one: each is a message a subscriber did not get. */
 export const NOTIFICATIONS_FAILED_ALARM_THRESHOLD = 1;
+
+// ---------------------------------------------------------------------------------------------
+// TransactionalOutbox
+
+/**
+ * Stream records per relay batch: 100, Lambda's default for streams. One batch is one `PutEvents`
+ * call per 10 records (per 10 aggregates, since the relay sends one event per aggregate per call).
+ */
+export const OUTBOX_RELAY_BATCH_SIZE = 100;
+
+/**
+ * Timeout of the relay: a minute. A batch of 100 is 10 publish calls and a few DynamoDB writes in
+ * the normal case; the publishers retry throttled entries with backoff (up to 2 s each, 5 calls).
+ */
+export const OUTBOX_RELAY_TIMEOUT = Duration.minutes(1);
+
+/**
+ * Invocations in which an event was the relay's first unpublished record before the relay sends it
+ * to the on-failure queue with its reason and holds back the rest of its aggregate: 3, one fewer
+ * than the mapping's 4 attempts (1 + `DEFAULT_STREAM_RETRY_ATTEMPTS`), so the relay, which knows
+ * the reason, gives up before Lambda, which only knows the sequence numbers.
+ */
+export const OUTBOX_MAX_DELIVERY_ATTEMPTS = SHARED_DEFAULT.outboxMaxDeliveryAttempts;
+
+/**
+ * How long a published outbox record stays before its TTL deletes it: a week, to look up what was
+ * published and when. Unpublished records never expire (the relay sets the TTL when it publishes),
+ * so nothing unpublished is deleted.
+ */
+export const OUTBOX_PUBLISHED_RETENTION = Duration.seconds(SHARED_DEFAULT.outboxPublishedRetentionSeconds);
+
+/**
+ * How long outbox writes and event-store appends remember a command id: 14 days, the longest SQS
+ * keeps a message, so a command redelivered or redriven from a dead-letter queue is still
+ * recognised. A command record is one small item.
+ */
+export const COMMAND_RETENTION = Duration.seconds(SHARED_DEFAULT.commandRetentionSeconds);
+
+/**
+ * `maxRecordAge` of the relay and projector mappings: 12 hours, half the 24-hour retention of a
+ * DynamoDB stream (see `STREAM_RECORD_AGE_SHARE_OF_RETENTION`).
+ */
+export const DYNAMODB_STREAM_MAX_RECORD_AGE = Duration.hours(12);
+
+// ---------------------------------------------------------------------------------------------
+// EventStore
+
+/**
+ * Events between two snapshots: 100. Loading an aggregate reads its latest snapshot and fewer than
+ * 100 events (one Query page of small events) instead of its whole history.
+ */
+export const EVENT_STORE_SNAPSHOT_EVERY = SHARED_DEFAULT.eventStoreSnapshotEvery;
+
+/** Records per projector batch: 100, Lambda's default for streams. */
+export const PROJECTION_BATCH_SIZE = 100;

@@ -67,3 +67,8 @@ export const STREAM_MAX_TUMBLING_WINDOW = Duration.minutes(15);
 /** SNS filter policies: keys per policy (leaf keys in a body policy), and combinations of values. */
 export const SNS_FILTER_POLICY_MAX_KEYS = 5;
 export const SNS_FILTER_POLICY_MAX_COMBINATIONS = 150;
+
+/** DynamoDB Streams: records are kept 24 hours. */
+export const DYNAMODB_STREAM_RETENTION = Duration.hours(24);
+/** DynamoDB transactions: items per `TransactWriteItems`. */
+export const DYNAMODB_MAX_TRANSACTION_ITEMS = LIMIT.dynamoDbMaxTransactionItems;

@@ -50,6 +50,16 @@ export const ENV = {
   idleWaitSeconds: 'IDLE_WAIT_SECONDS',
   /** FanOut publishers: the topic's ARN. */
   fanOutTopicArn: 'FAN_OUT_TOPIC_ARN',
+  /** TransactionalOutbox producers: the outbox table, and how long command ids are remembered. */
+  outboxTableName: 'OUTBOX_TABLE_NAME',
+  outboxCommandRetentionSeconds: 'OUTBOX_COMMAND_RETENTION_SECONDS',
+  /** TransactionalOutbox's relay: JSON config (table, target, event source, on-failure queue, attempts, retention). */
+  outboxRelayConfig: 'OUTBOX_RELAY_CONFIG',
+  /** EventStore producers, consumers and projectors: JSON config (table, payload bucket, snapshots, outbox). */
+  eventStoreConfig: 'EVENT_STORE_CONFIG',
+  /** Projection projectors, readers and rebuilders: the read-model table and the projection's name. */
+  readModelTableName: 'READ_MODEL_TABLE_NAME',
+  projectionName: 'PROJECTION_NAME',
 } as const;
 
 /**
@@ -93,6 +103,29 @@ export const IDEMPOTENCY_TABLE_ATTRIBUTE = {
   timeToLive: 'expiration',
 } as const;
 
+/**
+ * Item layout of the outbox and event-store tables, shared by the constructs (keys, TTL, stream
+ * filters) and the run-time helpers (what they write and read).
+ */
+export const RECORD_ATTRIBUTE = {
+  /** Partition key (string) of the outbox, event-store and read-model tables. */
+  partitionKey: 'pk',
+  /** Sort key of the outbox (string) and event-store (number) tables. */
+  sortKey: 'sk',
+  /** What an item is: the stream filters of the relay and the projector match on it. */
+  recordType: 'recordType',
+  /** The TTL attribute (epoch seconds) of the outbox and event-store tables. */
+  timeToLive: 'expiresAt',
+} as const;
+
+/** Values of `recordType` the stream filters select. */
+export const RECORD_TYPE = {
+  /** An outbox record: the relay publishes it. */
+  outbox: 'outbox',
+  /** An event of the event store: projectors project it. */
+  event: 'event',
+} as const;
+
 /** Resource tag keys. */
 export const TAG = {
   /** On a dead-letter queue: where its failure reasons are (`s3://<bucket>/<prefix>`). */
@@ -132,6 +165,12 @@ export const LIMIT = {
   delayQueueMaxDelaySeconds: 31_536_000,
   /** Longest reply queue name prefix (queue names allow 80 characters; the rest is the requester's id). */
   replyQueuePrefixMaxLength: 60,
+  /** Items of one DynamoDB `TransactWriteItems` request. */
+  dynamoDbMaxTransactionItems: 100,
+  /** 4 MB: the total size of one DynamoDB transaction. */
+  dynamoDbMaxTransactionBytes: 4_000_000,
+  /** 400 KB: the largest DynamoDB item (attribute names and values). */
+  dynamoDbMaxItemBytes: 409_600,
 } as const;
 
 /** Defaults both sides use. */
@@ -145,4 +184,14 @@ export const SHARED_DEFAULT = {
   /** Strict-priority dispatcher: how long one run takes batches, and how long it long-polls when idle. */
   dispatcherRunSeconds: 55,
   dispatcherIdleWaitSeconds: 2,
+  /** How long a published outbox record stays in the table before its TTL deletes it: a week. */
+  outboxPublishedRetentionSeconds: 604_800,
+  /** How long outbox writes and event-store appends remember a command id: 14 days, the longest SQS keeps a message. */
+  commandRetentionSeconds: 1_209_600,
+  /** Invocations in which an event was the relay's first unpublished one before the relay dead-letters it. */
+  outboxMaxDeliveryAttempts: 3,
+  /** Events between two snapshots of an aggregate. */
+  eventStoreSnapshotEvery: 100,
+  /** Event and snapshot payloads above this many bytes go to S3 (a DynamoDB item holds 400 KB, the rest of the item included). */
+  eventStorePayloadThresholdBytes: 350_000,
 } as const;

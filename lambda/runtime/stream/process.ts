@@ -63,6 +63,16 @@ export interface StreamBatchOptions {
    */
   readonly onRecordFailure?: (record: KinesisStreamRecord | DynamoDBRecord, failure: StreamRecordFailure, error: unknown) => unknown;
   /**
+   * When the first record of the batch fails, fail the invocation (throw) instead of reporting it,
+   * so that an event source mapping with `BisectBatchOnFunctionError` splits the batch until the
+   * failing record is alone and only it reaches the on-failure destination. Reporting the first
+   * record would retry the same batch, and when the retries run out Lambda skips the whole batch,
+   * healthy records included. Nothing was processed yet, so throwing repeats no work.
+   *
+   * @default true
+   */
+  readonly throwOnFirstRecordFailure?: boolean;
+  /**
    * Where the failure is logged (`stream record processing failed`, with the
    * {@link StreamRecordFailure} fields). `null` turns logging off.
    *
@@ -76,6 +86,7 @@ interface Resolved {
   readonly deaggregate: boolean;
   readonly unmarshallOptions?: UnmarshallOptions;
   readonly onRecordFailure?: StreamBatchOptions['onRecordFailure'];
+  readonly throwOnFirstRecordFailure: boolean;
   readonly logger: RuntimeLogger | null;
 }
 
@@ -98,6 +109,12 @@ function resolveOptions(recordHandler: unknown, options: StreamBatchOptions | un
   if (o.onRecordFailure !== undefined && typeof o.onRecordFailure !== 'function') {
     throw new StreamBatchConfigurationError('onRecordFailure', `must be a function (given ${show(o.onRecordFailure)})`);
   }
+  if (o.throwOnFirstRecordFailure !== undefined && typeof o.throwOnFirstRecordFailure !== 'boolean') {
+    throw new StreamBatchConfigurationError(
+      'throwOnFirstRecordFailure',
+      `must be true or false (given ${show(o.throwOnFirstRecordFailure)})`,
+    );
+  }
   if (o.logger !== undefined && o.logger !== null && typeof o.logger?.warn !== 'function') {
     throw new StreamBatchConfigurationError(
       'logger',
@@ -108,6 +125,7 @@ function resolveOptions(recordHandler: unknown, options: StreamBatchOptions | un
     context: o.context,
     deaggregate: o.deaggregate ?? true,
     unmarshallOptions: o.unmarshallOptions,
+    throwOnFirstRecordFailure: o.throwOnFirstRecordFailure ?? true,
     onRecordFailure: o.onRecordFailure,
     logger: resolveLogger(o.logger),
   };
@@ -216,6 +234,11 @@ async function run(
       }
       // Without a sequence number there is no checkpoint to report: fail the invocation, Lambda retries the whole batch.
       if (!failure.sequenceNumber) throw error;
+      // The first record failed, so nothing of the batch was processed: reporting it would retry the
+      // very same batch, and when the retries run out Lambda would skip the healthy records behind
+      // it too. Failing the invocation instead lets a mapping with BisectBatchOnFunctionError split
+      // the batch until the failing record is alone, at no cost in repeated work.
+      if (position === 0 && o.throwOnFirstRecordFailure) throw error;
       return { batchItemFailures: [{ itemIdentifier: failure.sequenceNumber }] };
     }
   }

@@ -69,11 +69,28 @@ describe('Function: processStreamBatch', () => {
       expect(seen).toEqual([0, 1]);
     });
 
-    it('reports the first record when it fails, so Lambda retries the whole batch from it', async () => {
+    it('fails the invocation when the first record fails, so a bisecting mapping splits the batch, after logging and the hook', async () => {
+      const onRecordFailure = jest.fn();
+      const handler = jest.fn(() => Promise.reject(boom('first')));
+      await expect(
+        processStreamBatch(
+          kinesisEvent([kinesisRecord('x', { sequenceNumber: '7' }), kinesisRecord('y', { sequenceNumber: '8' })]),
+          handler,
+          {
+            logger: null,
+            onRecordFailure,
+          },
+        ),
+      ).rejects.toThrow('first');
+      expect(handler).toHaveBeenCalledTimes(1);
+      expect(onRecordFailure.mock.calls[0][1]).toEqual(expect.objectContaining({ sequenceNumber: '7' }));
+    });
+
+    it('reports the first record instead with throwOnFirstRecordFailure: false, so Lambda retries the whole batch from it', async () => {
       const response = await processStreamBatch(
         kinesisEvent([kinesisRecord('x', { sequenceNumber: '7' }), kinesisRecord('y', { sequenceNumber: '8' })]),
         () => Promise.reject(boom()),
-        { logger: null },
+        { logger: null, throwOnFirstRecordFailure: false },
       );
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '7' }] });
     });
@@ -182,7 +199,11 @@ describe('Function: processStreamBatch', () => {
       const records = [dynamoDBRecord({ sequenceNumber: '400', newImage: { n: { N: '1234567890123456789012.5' } } })];
       const onRecordFailure = jest.fn();
 
-      const response = await processStreamBatch(dynamoDBEvent(records), jest.fn(), { logger: null, onRecordFailure });
+      const response = await processStreamBatch(dynamoDBEvent(records), jest.fn(), {
+        logger: null,
+        onRecordFailure,
+        throwOnFirstRecordFailure: false,
+      });
 
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '400' }] });
       expect(onRecordFailure.mock.calls[0][1]).toEqual(expect.objectContaining({ errorName: 'MalformedStreamRecordError' }));
@@ -240,6 +261,7 @@ describe('Function: processStreamBatch', () => {
       const response = await processStreamBatch(kinesisEvent([kinesisRecord('a', { sequenceNumber: '5' })]), () => Promise.reject(boom()), {
         logger,
         onRecordFailure: () => Promise.reject(new Error('hook down')),
+        throwOnFirstRecordFailure: false,
       });
 
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '5' }] });
@@ -252,7 +274,10 @@ describe('Function: processStreamBatch', () => {
 
     it('describes a thrown non-error too', async () => {
       const logger = memoryLogger();
-      await processStreamBatch(kinesisEvent([kinesisRecord('a')]), () => Promise.reject('plain string'), { logger });
+      await processStreamBatch(kinesisEvent([kinesisRecord('a')]), () => Promise.reject('plain string'), {
+        logger,
+        throwOnFirstRecordFailure: false,
+      });
       expect(logger.lines[0].fields).toEqual(expect.objectContaining({ errorName: 'Error', errorMessage: 'plain string' }));
     });
   });

@@ -1,0 +1,2 @@
+export { StreamPipeline } from './stream-pipeline';
+export type { StreamPipelineProps } from './stream-pipeline';
