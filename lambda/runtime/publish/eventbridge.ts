@@ -1,5 +1,7 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { PublishConfigurationError } from './errors';
 import { clientOption, integerOption, stringOption } from './private/options';
+import { ENV } from '../../../lib/core/wire';
 import { isRetryableErrorCode } from './private/retry';
 import { BatchPublisher, type EntryOutcome, type PreparedEntry, type PublishEntryBase, type PublisherOptions } from './publisher';
 
@@ -86,6 +88,23 @@ export class EventBridgePublisher extends BatchPublisher<EventBridgePublishEntry
   public readonly eventBusName?: string;
   private readonly endpointId?: string;
   private readonly client: EventBridgeClient;
+
+  /**
+   * A publisher for the bus in the `EVENT_BUS_NAME` environment variable (or `variable`), which
+   * `EventRouter.connectPublisher(fn)` sets.
+   */
+  public static fromEnvironment(
+    options: Omit<EventBridgePublisherOptions, 'eventBusName'> = {},
+    variable: string = ENV.eventBusName,
+  ): EventBridgePublisher {
+    const eventBusName = process.env[variable];
+    if (!eventBusName)
+      throw new PublishConfigurationError(
+        'eventBusName',
+        `missing: the environment variable ${variable} is not set (EventRouter.connectPublisher sets it)`,
+      );
+    return new EventBridgePublisher({ ...options, eventBusName });
+  }
 
   constructor(options: EventBridgePublisherOptions = {}) {
     const o = options ?? {};

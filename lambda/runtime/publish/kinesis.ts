@@ -1,6 +1,7 @@
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { PublishConfigurationError } from './errors';
 import { clientOption, integerOption, stringOption } from './private/options';
+import { ENV } from '../../../lib/core/wire';
 import { isRetryableErrorCode } from './private/retry';
 import { BatchPublisher, type EntryOutcome, type PreparedEntry, type PublishEntryBase, type PublisherOptions } from './publisher';
 
@@ -76,6 +77,17 @@ export class KinesisPublisher extends BatchPublisher<KinesisPublishEntry, PutRec
   public readonly streamName?: string;
   public readonly streamArn?: string;
   private readonly client: KinesisClient;
+
+  /**
+   * A publisher for the stream in the `STREAM_NAME` environment variable (or `variable`), which
+   * `StreamPipeline.connectProducer(fn)` sets.
+   */
+  public static fromEnvironment(
+    options: Omit<KinesisPublisherOptions, 'streamName' | 'streamArn'> = {},
+    variable: string = ENV.streamName,
+  ): KinesisPublisher {
+    return new KinesisPublisher({ ...options, streamName: process.env[variable] });
+  }
 
   constructor(options: KinesisPublisherOptions) {
     const o = options ?? ({} as KinesisPublisherOptions);

@@ -1,5 +1,6 @@
 import { type MessageAttributeValue, PublishBatchCommand, type PublishBatchRequestEntry, SNSClient } from '@aws-sdk/client-sns';
 import { clientOption, integerOption, stringOption } from './private/options';
+import { ENV } from '../../../lib/core/wire';
 import { isRetryableErrorCode } from './private/retry';
 import { BatchPublisher, type EntryOutcome, type PreparedEntry, type PublishEntryBase, type PublisherOptions } from './publisher';
 
@@ -75,6 +76,14 @@ export function snsMessageSize(entry: Pick<SnsPublishEntry, 'message' | 'message
 export class SnsPublisher extends BatchPublisher<SnsPublishEntry, Request, SnsPublished> {
   public readonly topicArn: string;
   private readonly client: SNSClient;
+
+  /**
+   * A publisher for the topic in the `FAN_OUT_TOPIC_ARN` environment variable (or `variable`),
+   * which `FanOut.connectPublisher(fn)` sets.
+   */
+  public static fromEnvironment(options: Omit<SnsPublisherOptions, 'topicArn'> = {}, variable: string = ENV.fanOutTopicArn): SnsPublisher {
+    return new SnsPublisher({ ...options, topicArn: process.env[variable] as string });
+  }
 
   constructor(options: SnsPublisherOptions) {
     const o = options ?? ({} as SnsPublisherOptions);
