@@ -23,6 +23,8 @@
 #                                           python3.11, python3.12, python3 that runs and is 3.10-3.13)
 #   LOCALSTACK_VENV, LOCALSTACK_STATE_DIR   override .venv-localstack / .localstack
 #   LAMBDA_KEEPALIVE_MS, LS_LOG, DEBUG, LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT  passed through (host mode)
+#   KINESIS_LATENCY=0                       ms kinesis-mock waits in CreateStream, RegisterStreamConsumer, ...
+#                                           (LocalStack's default 500; AWS takes seconds: tests poll anyway)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,6 +51,10 @@ TOOLS_CONSTRAINTS="$ROOT/scripts/localstack/tools-constraints.txt"
 PLUGINS_DIR="$ROOT/scripts/localstack-plugins"
 COMPAT_SRC="$ROOT/scripts/localstack/py311_compat.py"
 MARKER="$VENV/.cmp-localstack-inputs"
+# kinesis-mock's Node build, the version LocalStack 4.13.1 runs (localstack/services/kinesis/packages.py);
+# installed with the venv, so the first Kinesis call does not run `npm install`
+KINESIS_MOCK_VERSION="0.5.2"
+KINESIS_MOCK_DIR="$VENV/cmp-libs/kinesis-local/$KINESIS_MOCK_VERSION"
 
 usage() { echo "usage: $(basename "$0") start|stop|status|logs [-f]|install|env" >&2; }
 log() { echo "[localstack] $*" >&2; }
@@ -152,6 +158,22 @@ install_compat() { # Python < 3.13 only: see scripts/localstack/py311_compat.py
   fi
 }
 
+install_kinesis_mock() { # the npm package LocalStack would install on the first Kinesis call
+  [[ -f "$KINESIS_MOCK_DIR/node_modules/kinesis-local/main.js" ]] && return
+  command -v npm >/dev/null 2>&1 || die "npm not found: Kinesis (kinesis-local) needs it once, at install"
+  log "installing kinesis-local@${KINESIS_MOCK_VERSION} (Kinesis engine) from the npm registry"
+  rm -rf "$KINESIS_MOCK_DIR"
+  mkdir -p "$KINESIS_MOCK_DIR"
+  npm install --prefix "$KINESIS_MOCK_DIR" --no-audit --no-fund --no-save --loglevel=error \
+    "kinesis-local@${KINESIS_MOCK_VERSION}" >&2 || die "npm install kinesis-local@${KINESIS_MOCK_VERSION} failed"
+}
+
+link_kinesis_mock() { # LocalStack finds a package in its static libs dir first: point it at the venv's copy
+  local libs="$STATE_DIR/usr/lib/localstack/kinesis-local"
+  mkdir -p "$libs"
+  ln -sfn "$KINESIS_MOCK_DIR" "$libs/$KINESIS_MOCK_VERSION"
+}
+
 marker_get() { [[ -f "$MARKER" ]] && sed -n "s/^$1=//p" "$MARKER" || true; }
 
 ensure_venv() {
@@ -171,6 +193,7 @@ ensure_venv() {
     log "venv ready in $((SECONDS - t0)) s"
   fi
   install_compat
+  install_kinesis_mock
   if [[ "$(marker_get plugin)" != "$plugin" ]]; then
     t0=$SECONDS
     log "installing the LocalStack plugins from ${PLUGINS_DIR#"$ROOT"/}"
@@ -252,11 +275,16 @@ start_host() {
   # EventBridge Scheduler that fires its schedules (LocalStack's only stores them).
   [[ "$report" == *"scheduler=yes"* ]] || die "the scheduler:firing provider is not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
   provider_env+=(PROVIDER_OVERRIDE_SCHEDULER=firing)
+  # Patches of LocalStack's own code (stream event source mappings, Step Functions): each checks at
+  # LocalStack's start that the code it patches is what it was written for; check before starting too.
+  "$VENV/bin/python" "$ROOT/scripts/localstack/check-patches.py" >&2 ||
+    die "the LocalStack patches do not match the installed LocalStack (scripts/localstack/check-patches.py)"
 
   # What the emulated Node.js runtime offers functions besides their code: the AWS SDK v3 only.
   node "$ROOT/scripts/localstack/lambda-runtime-modules.mjs" "$STATE_DIR/lambda-runtime" >&2
 
   mkdir -p "$STATE_DIR"
+  link_kinesis_mock
   rm -rf "$STATE_DIR/tmp" "$STATE_DIR/systmp" "$SYS_TMP"
   mkdir -p "$SYS_TMP"
   [[ -f "$LOG_FILE" ]] && mv -f "$LOG_FILE" "$LOG_FILE.1"
@@ -290,6 +318,8 @@ start_host() {
       LAMBDA_KEEPALIVE_MS="${LAMBDA_KEEPALIVE_MS:-600000}" \
       LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT="${LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT:-20}" \
       LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC="${LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC:-2}" \
+      KINESIS_MOCK_VERSION="$KINESIS_MOCK_VERSION" \
+      KINESIS_LATENCY="${KINESIS_LATENCY:-0}" \
       LS_LOG="${LS_LOG:-info}" \
       DEBUG="${DEBUG:-0}" \
       "${provider_env[@]}" \
