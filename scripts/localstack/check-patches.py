@@ -20,6 +20,7 @@ GROUP = "localstack.hooks.on_infra_start"
 # entry point name -> module with EXPECTED_SHAPES
 HOOKS = {
     "cmp_stream_esm_patches": "cmp_localstack.stream_esm.patches",
+    "cmp_kinesis_cfn_patches": "cmp_localstack.kinesis_cfn.patches",
 }
 
 
