@@ -23,6 +23,8 @@
 #                                           python3.11, python3.12, python3 that runs and is 3.10-3.13)
 #   LOCALSTACK_VENV, LOCALSTACK_STATE_DIR   override .venv-localstack / .localstack
 #   LAMBDA_KEEPALIVE_MS, LS_LOG, DEBUG, LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT  passed through (host mode)
+#   LOCALSTACK_JAVA21_HOME                  JDK >= 21 for Step Functions JSONata (default: the newest
+#                                           /usr/lib/jvm/temurin-2x-jdk* or java-2x-openjdk*)
 #   KINESIS_LATENCY=0                       ms kinesis-mock waits in CreateStream, RegisterStreamConsumer, ...
 #                                           (LocalStack's default 500; AWS takes seconds: tests poll anyway)
 set -euo pipefail
@@ -174,6 +176,21 @@ link_kinesis_mock() { # LocalStack finds a package in its static libs dir first:
   ln -sfn "$KINESIS_MOCK_DIR" "$libs/$KINESIS_MOCK_VERSION"
 }
 
+link_java21() { # Step Functions JSONata runs on a JVM LocalStack would download (Java 21): use a local JDK >= 21
+  local jdk="${LOCALSTACK_JAVA21_HOME:-}" d
+  if [[ -z "$jdk" ]]; then
+    for d in /usr/lib/jvm/temurin-2[1-9]-jdk* /usr/lib/jvm/java-2[1-9]-openjdk*; do
+      [[ -x "$d/bin/java" ]] && jdk="$d"
+    done
+  fi
+  if [[ -z "$jdk" ]]; then
+    log "no JDK >= 21 found (set LOCALSTACK_JAVA21_HOME): Step Functions JSONata would try to download Java"
+    return 0
+  fi
+  mkdir -p "$STATE_DIR/usr/lib/localstack/java"
+  ln -sfn "$jdk" "$STATE_DIR/usr/lib/localstack/java/21"
+}
+
 marker_get() { [[ -f "$MARKER" ]] && sed -n "s/^$1=//p" "$MARKER" || true; }
 
 ensure_venv() {
@@ -285,6 +302,7 @@ start_host() {
 
   mkdir -p "$STATE_DIR"
   link_kinesis_mock
+  link_java21
   rm -rf "$STATE_DIR/tmp" "$STATE_DIR/systmp" "$SYS_TMP"
   mkdir -p "$SYS_TMP"
   [[ -f "$LOG_FILE" ]] && mv -f "$LOG_FILE" "$LOG_FILE.1"

@@ -1,6 +1,6 @@
 """Step Functions (LocalStack 4.13.1's v2 interpreter, plus the cmp Step Functions patch) as the kit's Saga uses
 it: idempotent StartExecution, Express StartSyncExecution, callbacks with timeouts and heartbeats, Retry and
-Catch, Lambda tasks through the process executor, RedriveExecution.
+Catch, Lambda tasks through the process executor, RedriveExecution, JSONata.
 
     .venv-localstack/bin/python -m pytest scripts/localstack-plugins/tests/test_sfn.py -q
 """
@@ -252,3 +252,19 @@ def test_redrive_execution_reruns_from_the_failed_state(sfn, machine, flaky_fn, 
     with pytest.raises(ClientError) as e:  # a SUCCEEDED execution cannot be redriven
         sfn.redrive_execution(executionArn=ex)
     assert e.value.response["Error"]["Code"] == "ExecutionNotRedrivable"
+
+
+def test_jsonata_runs_on_the_local_jdk(sfn, machine, wait_until):
+    """QueryLanguage JSONata (a JVM in LocalStack's process): scripts/localstack.sh points LocalStack's Java 21 at a
+    local JDK >= 21; the first run also fetches the JSONata jars (Maven Central) once per state dir."""
+    arn = machine(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Output": "{% {'sum': $sum($states.input.n), 'up': $uppercase($states.input.s)} %}", "End": True}},
+        }
+    )
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"n": [1, 2, 3], "s": "ab"}))["executionArn"]
+    d = finished(sfn, wait_until, ex, timeout=60)
+    assert d["status"] == "SUCCEEDED", d
+    assert json.loads(d["output"]) == {"sum": 6, "up": "AB"}
