@@ -21,7 +21,7 @@ GROUP = "localstack.hooks.on_infra_start"
 HOOKS = {
     "cmp_stream_esm_patches": "cmp_localstack.stream_esm.patches",
     "cmp_kinesis_cfn_patches": "cmp_localstack.kinesis_cfn.patches",
-    "cmp_sfn_redrive_patches": "cmp_localstack.sfn_redrive.patches",
+    "cmp_sfn_patches": "cmp_localstack.sfn.patches",
 }
 
 

@@ -178,9 +178,14 @@ def test_wait_for_task_token_success_heartbeat_failure_and_timeouts(sfn, machine
         d = finished(sfn, wait_until, ex)
         out = json.loads(d["output"])
         assert (out["error"]["Error"], out["branch"]) == ("States.Timeout", "timed-out")
-        with pytest.raises(ClientError) as e:  # a token of a closed task
-            sfn.send_task_success(taskToken=token, output="{}")
-        assert e.value.response["Error"]["Code"] in ("TaskTimedOut", "InvalidToken")
+        late = (sfn.send_task_success, {"output": "{}"}), (sfn.send_task_heartbeat, {})
+        for call, kwargs in late:  # the token of a closed task (its execution is closed too)
+            with pytest.raises(ClientError) as e:
+                call(taskToken=token, **kwargs)
+            assert e.value.response["Error"]["Code"] == "TaskTimedOut"
+        with pytest.raises(ClientError) as e:
+            sfn.send_task_failure(taskToken="not-a-token", error="x")
+        assert e.value.response["Error"]["Code"] == "InvalidToken"
     finally:
         sqs.delete_queue(QueueUrl=url)
 
@@ -193,7 +198,9 @@ def test_lambda_task_retry_backoff_capped_by_max_delay_then_catch_all(sfn, machi
         "Resource": "arn:aws:states:::lambda:invoke",
         "Parameters": {"FunctionName": flaky_fn, "Payload.$": "$"},
         "ResultSelector": {"result.$": "$.Payload"},
-        "Retry": [{"ErrorEquals": ["TransientError"], "IntervalSeconds": 1, "BackoffRate": 2, "MaxAttempts": 3, "MaxDelaySeconds": 1}],
+        "Retry": [
+            {"ErrorEquals": ["TransientError"], "IntervalSeconds": 1, "BackoffRate": 2, "MaxAttempts": 3, "MaxDelaySeconds": 1}
+        ],
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Compensate"}],
         "End": True,
     }
@@ -261,7 +268,13 @@ def test_jsonata_runs_on_the_local_jdk(sfn, machine, wait_until):
         {
             "QueryLanguage": "JSONata",
             "StartAt": "P",
-            "States": {"P": {"Type": "Pass", "Output": "{% {'sum': $sum($states.input.n), 'up': $uppercase($states.input.s)} %}", "End": True}},
+            "States": {
+                "P": {
+                    "Type": "Pass",
+                    "Output": "{% {'sum': $sum($states.input.n), 'up': $uppercase($states.input.s)} %}",
+                    "End": True,
+                }
+            },
         }
     )
     ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"n": [1, 2, 3], "s": "ab"}))["executionArn"]

@@ -50,7 +50,8 @@ def create(self, request):
         if mode.get("StreamMode") != "ON_DEMAND":
             kwargs["ShardCount"] = model.setdefault("ShardCount", 1)
         kinesis.create_stream(StreamName=model["Name"], **kwargs)
-        model["Arn"] = kinesis.describe_stream_summary(StreamName=model["Name"])["StreamDescriptionSummary"]["StreamARN"]
+        summary = kinesis.describe_stream_summary(StreamName=model["Name"])["StreamDescriptionSummary"]
+        model["Arn"] = summary["StreamARN"]
         ctx[CREATED] = True
         return progress()
 
@@ -61,7 +62,9 @@ def create(self, request):
         if (hours := int(model.get("RetentionPeriodHours") or 24)) > 24:
             kinesis.increase_stream_retention_period(StreamARN=model["Arn"], RetentionPeriodHours=hours)
         if (enc := model.get("StreamEncryption")) and enc.get("EncryptionType", "NONE") != "NONE":
-            kinesis.start_stream_encryption(StreamARN=model["Arn"], EncryptionType=enc["EncryptionType"], KeyId=enc["KeyId"])
+            kinesis.start_stream_encryption(
+                StreamARN=model["Arn"], EncryptionType=enc["EncryptionType"], KeyId=enc["KeyId"]
+            )
         if tags := model.get("Tags"):
             kinesis.add_tags_to_stream(StreamARN=model["Arn"], Tags={t["Key"]: t["Value"] for t in tags})
         return progress()  # encryption makes the stream UPDATING for a moment: wait for ACTIVE again

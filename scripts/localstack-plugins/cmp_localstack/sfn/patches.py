@@ -1,17 +1,24 @@
-"""``RedriveExecution`` and the redrive fields of ``DescribeExecution``, added to LocalStack 4.13.1's Step Functions
-provider at start (before the provider's dispatch table is built, on its first request).
+"""Step Functions patches, applied to LocalStack 4.13.1's provider at start (before its dispatch table is built, on
+its first request).
 
-As AWS (Step Functions API reference, RedriveExecution; developer guide "Redriving executions"):
-- only a STANDARD execution whose status is FAILED, TIMED_OUT or ABORTED can be redriven; anything else (and an
-  Express execution) is ``ExecutionNotRedrivable``; an unknown ARN is ``ExecutionDoesNotExist``;
-- the execution keeps its ARN, name, start date and original input (``$$.Execution.Input``); it restarts at the
-  top-level state that did not complete, with the input that state had, so the states that succeeded are not
-  run again; ``$$.Execution.RedriveCount`` counts the redrives;
-- the history goes on: the earlier events, ``ExecutionRedriven`` (``redriveCount``), then the new ones;
-- ``RedriveExecution`` answers ``redriveDate``; ``DescribeExecution`` reports ``redriveCount``, ``redriveDate``
-  (after a redrive), ``redriveStatus`` (``REDRIVABLE`` / ``NOT_REDRIVABLE``) and ``redriveStatusReason``.
-Not emulated: the 14-day redrive window, the 1000-redrive limit, ``clientToken`` idempotency, and Map / Parallel
-states are re-run whole (AWS re-runs only their unsuccessful iterations / branches).
+1. Task tokens of closed tasks. ``SendTaskSuccess``/``SendTaskFailure``/``SendTaskHeartbeat`` with the token of a
+   task that is no longer waiting answer ``TaskTimedOut`` on AWS ("The task token has either expired or the task
+   associated with the token has already been closed"); LocalStack answered ``InvalidToken`` once the execution
+   had closed (it searched running executions only). ``InvalidToken`` stays for tokens it never issued.
+
+2. ``RedriveExecution`` and the redrive fields of ``DescribeExecution`` (LocalStack: "not implemented"). As AWS
+   (Step Functions API reference, RedriveExecution; developer guide "Redriving executions"):
+   - only a STANDARD execution whose status is FAILED, TIMED_OUT or ABORTED can be redriven; anything else (and
+     an Express execution) is ``ExecutionNotRedrivable``; an unknown ARN is ``ExecutionDoesNotExist``;
+   - the execution keeps its ARN, name, start date and original input (``$$.Execution.Input``); it restarts at
+     the top-level state that did not complete, with the input that state had, so the states that succeeded
+     are not run again; ``$$.Execution.RedriveCount`` counts the redrives;
+   - the history goes on: the earlier events, ``ExecutionRedriven`` (``redriveCount``), then the new ones;
+   - ``RedriveExecution`` answers ``redriveDate``; ``DescribeExecution`` reports ``redriveCount``,
+     ``redriveDate`` (after a redrive), ``redriveStatus`` (``REDRIVABLE`` / ``NOT_REDRIVABLE``) and
+     ``redriveStatusReason``.
+   Not emulated: the 14-day redrive window, the 1000-redrive limit, ``clientToken`` idempotency, and Map /
+   Parallel states are re-run whole (AWS re-runs only their unsuccessful iterations / branches).
 """
 
 from __future__ import annotations
@@ -27,6 +34,10 @@ LOG = logging.getLogger(__name__)
 
 _SFN = "localstack.services.stepfunctions"
 EXPECTED_SHAPES = {
+    f"{_SFN}.provider:StepFunctionsProvider.send_task_success": "8fba002db831991f",
+    f"{_SFN}.provider:StepFunctionsProvider.send_task_failure": "4fbd2f29d34d7cd3",
+    f"{_SFN}.provider:StepFunctionsProvider.send_task_heartbeat": "fae079c564442496",
+    f"{_SFN}.asl.eval.callback.callback:CallbackPoolManager.get": "0afb8f26a8e49c42",
     f"{_SFN}.provider:StepFunctionsProvider._get_execution": "7e1004a2d92a5606",
     f"{_SFN}.backend.execution:Execution.__init__": "2e91c821d39f84eb",
     f"{_SFN}.backend.execution:Execution.to_describe_output": "de7bb85fc2a8acd9",
@@ -40,6 +51,23 @@ EXPECTED_SHAPES = {
 REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
 
 _lock = threading.Lock()
+
+
+def _closed_task_tokens(method):
+    """Wrap a ``SendTask*`` handler: ``InvalidToken`` for a token some execution issued -> ``TaskTimedOut``."""
+    from localstack.aws.api.stepfunctions import InvalidToken, TaskTimedOut
+
+    def wrapper(self, context, task_token, *args, **kwargs):
+        try:
+            return method(self, context, task_token, *args, **kwargs)
+        except InvalidToken:
+            for execution in list(self.get_store(context).executions.values()):
+                env = execution.exec_worker.env if execution.exec_worker else None
+                if env is not None and env.callback_pool_manager.get(task_token) is not None:
+                    raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'") from None
+            raise
+
+    return ls_shapes.mark(wrapper, method)
 
 
 def _restart_point(execution) -> tuple[str, object]:
@@ -134,9 +162,9 @@ def apply() -> None:
     with _lock:
         if ls_shapes.is_patched(Execution.to_describe_output):
             return
-        ls_shapes.require(EXPECTED_SHAPES, "cmp Step Functions redrive patch")
+        ls_shapes.require(EXPECTED_SHAPES, "cmp Step Functions patches")
         if "redrive_execution" in StepFunctionsProvider.__dict__:
-            raise RuntimeError("cmp Step Functions redrive patch: LocalStack implements RedriveExecution now")
+            raise RuntimeError("cmp Step Functions patches: LocalStack implements RedriveExecution now")
 
         orig_describe = Execution.to_describe_output
 
@@ -155,4 +183,6 @@ def apply() -> None:
         Execution.to_describe_output = ls_shapes.mark(to_describe_output, orig_describe)
         # a plain method: the @handler("RedriveExecution") of the generated StepfunctionsApi base names it
         StepFunctionsProvider.redrive_execution = redrive_execution
-        LOG.info("cmp Step Functions redrive patch applied (RedriveExecution, redrive fields of DescribeExecution)")
+        for name in ("send_task_success", "send_task_failure", "send_task_heartbeat"):
+            setattr(StepFunctionsProvider, name, _closed_task_tokens(getattr(StepFunctionsProvider, name)))
+        LOG.info("cmp Step Functions patches applied (closed task tokens, RedriveExecution)")
