@@ -4,7 +4,8 @@ it gets to an SQS queue, Kinesis streams, DynamoDB tables with streams, event so
 The function (``HANDLER_JS``) notes ``{label, items, t}`` per invocation, ``items`` being each record's body
 (Kinesis: the decoded data; DynamoDB: ``NewImage.pk.S`` or ``Keys.pk.S``). A batch with an item containing
 ``poison`` throws (function error) after noting ``failed: true``; items starting with ``fail`` are reported as
-``batchItemFailures`` (by sequence number).
+``batchItemFailures`` (by sequence number); a batch with an item starting with ``slow`` takes 1 s (``t`` is the
+start, ``end`` the end of the invocation).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ const sqs = new SQSClient({});
 const body = (r) => (r.kinesis ? Buffer.from(r.kinesis.data, 'base64').toString('utf8') : (r.dynamodb.NewImage || r.dynamodb.Keys).pk.S);
 const seq = (r) => (r.kinesis ? r.kinesis.sequenceNumber : r.dynamodb.SequenceNumber);
 exports.handler = async (event) => {
+  const t = Date.now();
   const items = event.Records.map(body);
   const failed = items.some((b) => b.includes('poison'));
-  const note = { label: process.env.LABEL, items, failed, t: Date.now(), records: event.Records };
+  if (items.some((b) => b.startsWith('slow'))) await new Promise((r) => setTimeout(r, 1000));
+  const note = { label: process.env.LABEL, items, failed, t, end: Date.now(), records: event.Records };
   await sqs.send(new SendMessageCommand({ QueueUrl: process.env.OBS_URL, MessageBody: JSON.stringify(note) }));
   if (failed) throw new Error('poison record in the batch');
   return { batchItemFailures: event.Records.filter((r) => body(r).startsWith('fail')).map((r) => ({ itemIdentifier: seq(r) })) };
@@ -84,10 +87,10 @@ class Env:
         )
         return self.kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
 
-    def put(self, stream_arn: str, *data: str) -> list[str]:
-        """One PutRecord each (in order, one partition key); returns the sequence numbers."""
+    def put(self, stream_arn: str, *data: str, key=lambda d: "pk") -> list[str]:
+        """One PutRecord each, in order (partition key ``key(data)``); returns the sequence numbers."""
         return [
-            self.kinesis.put_record(StreamARN=stream_arn, Data=d.encode(), PartitionKey="pk")["SequenceNumber"]
+            self.kinesis.put_record(StreamARN=stream_arn, Data=d.encode(), PartitionKey=key(d))["SequenceNumber"]
             for d in data
         ]
 

@@ -30,21 +30,27 @@
      records with Python's ``json.dumps`` (``{"a":1}`` arrived as ``{"a": 1}``).
 2. ``DynamoDBPoller.get_approximate_arrival_time``: the record's ``ApproximateCreationDateTime`` (LocalStack
    read a key ``"todo"`` and fell back to *now*: DynamoDB records never expired).
-3. ``EsmWorkerFactory.get_esm_worker`` (wrapped): hands the poller the ``BisectBatchOnFunctionError`` flag, and
-   for a Kinesis **consumer ARN** source (enhanced fan-out) polls the consumer's stream by the stream's ARN:
-   kinesis-mock answers DescribeStream/GetShardIterator/GetRecords for a consumer ARN as for its stream, but
-   the records then carried the consumer ARN as ``eventSourceARN`` (and the failure records as
-   ``streamArn``); AWS names the stream there.
+3. ``ParallelizationFactor`` n > 1: the records of a poll are split into n lanes by a hash of the partition key
+   (Kinesis) or of the item's keys (DynamoDB), and the lanes are delivered concurrently, each in order, with its
+   own retries and bisection: up to n invocations per shard at a time, order kept per key (AWS: "Lambda still
+   ensures in-order processing at the partition-key level"). Unlike AWS, the next poll of the shard waits for
+   all lanes, so a lane that retries holds the others back. LocalStack ran one batch per shard at a time.
+4. ``EsmWorkerFactory.get_esm_worker`` (wrapped): hands the poller the ``BisectBatchOnFunctionError`` flag and the
+   ``ParallelizationFactor``.
+A Kinesis consumer ARN (enhanced fan-out) as source needs no patch: kinesis-mock answers DescribeStream,
+GetShardIterator and GetRecords for a consumer ARN as for its stream.
 
-Not emulated: ``ParallelizationFactor`` (one batch per shard at a time, shards round-robin in one thread) and
-``TumblingWindowInSeconds`` (stored, ignored): see ``NOTES-streams-sfn.md``.
+Not emulated: ``TumblingWindowInSeconds`` (stored, ignored): see ``NOTES-streams-sfn.md``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from cmp_localstack import ls_shapes
 
@@ -66,11 +72,6 @@ EXPECTED_SHAPES = {
 }
 
 _lock = threading.Lock()
-
-
-def stream_arn_of(arn: str) -> str:
-    """``arn:aws:kinesis:r:a:stream/NAME/consumer/C:1`` -> ``arn:aws:kinesis:r:a:stream/NAME``; others as they are."""
-    return arn.split("/consumer/", 1)[0] if ":kinesis:" in arn else arn
 
 
 def _failure_context(poller, condition: str, error: dict, attempts: int) -> dict:
@@ -156,10 +157,29 @@ def _deliver(poller, shard_id: str, events: list[dict]) -> None:
             LOG.error("stream ESM %s: invocation failed unexpectedly", poller.source_arn, exc_info=True)
 
 
+def _lanes(poller, events: list[dict]) -> list[list[dict]]:
+    """``ParallelizationFactor`` n: the events split into at most n lanes by a hash of the partition key (Kinesis)
+    or of the item's keys (DynamoDB), each in stream order."""
+    factor = getattr(poller, "cmp_parallelization", 1)
+    if factor <= 1:
+        return [events]
+    lanes: dict[int, list[dict]] = {}
+    for e in events:
+        key = e["kinesis"]["partitionKey"] if "kinesis" in e else json.dumps(e["dynamodb"]["Keys"], sort_keys=True)
+        lanes.setdefault(int(hashlib.md5(key.encode()).hexdigest(), 16) % factor, []).append(e)
+    return list(lanes.values())
+
+
 def forward_events_to_target(self, shard_id, records):
     events = _matching(self, self.transform_into_events(records, shard_id))
-    if events:
-        _deliver(self, shard_id, self.add_source_metadata(events))
+    if not events:
+        return
+    lanes = _lanes(self, self.add_source_metadata(events))
+    if len(lanes) == 1:
+        _deliver(self, shard_id, lanes[0])
+        return
+    with ThreadPoolExecutor(len(lanes), thread_name_prefix="cmp-esm-lane") as pool:
+        list(pool.map(lambda lane: _deliver(self, shard_id, lane), lanes))
 
 
 def ddb_arrival_time(self, record: dict) -> float:
@@ -194,9 +214,9 @@ def apply() -> None:
             poller = worker.poller
             if isinstance(poller, StreamPoller):
                 poller.cmp_bisect = bool(self.esm_config.get("BisectBatchOnFunctionError"))
-                poller.source_arn = stream_arn_of(poller.source_arn)
+                poller.cmp_parallelization = int(self.esm_config.get("ParallelizationFactor") or 1)
             return worker
 
         factory.get_esm_worker = ls_shapes.mark(get_esm_worker, orig_get_worker)
 
-        LOG.info("cmp stream ESM patches applied (bisection, record age, failure records, consumer ARN sources)")
+        LOG.info("cmp stream ESM patches applied (bisection, parallelization, record age, failure records)")
