@@ -210,7 +210,7 @@ def test_lambda_task_retry_backoff_capped_by_max_delay_then_catch_all(sfn, machi
     assert d["status"] == "SUCCEEDED" and json.loads(d["output"])["result"]["attempts"] == 4
     starts = [e["timestamp"] for e in history(sfn, ex) if e["type"] == "TaskScheduled"]
     gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
-    assert len(gaps) == 3 and all(0.9 <= g < 1.8 for g in gaps), gaps
+    assert len(gaps) == 3 and all(0.9 <= g < 2.0 for g in gaps), gaps  # uncapped: 1, 2, 4 s + invoke time
 
     ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"key": f"k{time.time()}", "failures": 9}))["executionArn"]
     d = finished(sfn, wait_until, ex)

@@ -77,6 +77,22 @@ def test_kinesis_report_batch_item_failures_checkpoints_and_retries(env):
     assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
 
 
+def test_kinesis_throttled_invokes_are_not_retries(env):
+    """A throttled invoke (reserved concurrency 0) did not reach the function: retried until the records expire,
+    not counted against MaximumRetryAttempts (0 here), so the record is delivered once the function can run."""
+    fn = env.function("throttled")
+    env.lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=0)
+    stream = env.stream()
+    dlq = env.queue("dlq")
+    env.put(stream, "t1")
+    env.mapping(fn, stream, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": env.queue_arn(dlq)}})
+    time.sleep(4)
+    assert env.notes("throttled") == [] and read_queue(env.sqs, dlq, []) == []
+    env.lam.delete_function_concurrency(FunctionName=fn)
+    [note] = wait_quiet(env, "throttled", 1)
+    assert note["items"] == ["t1"] and read_queue(env.sqs, dlq, []) == []
+
+
 def test_kinesis_data_filter_delivers_the_original_bytes(env):
     """FilterCriteria on ``data``: matched on the decoded JSON, non-JSON records dropped, and the function gets
     the record's bytes as written (LocalStack alone re-serialised them with json.dumps)."""

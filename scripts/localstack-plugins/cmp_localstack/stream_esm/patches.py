@@ -16,7 +16,12 @@
      the batch, an empty or null one, or an unparsable response fails the whole batch (AWS's "complete
      failure" cases). With bisection on, a partial failure is not bisected further ("the batch is bisected at
      the returned sequence number and Lambda retries only the remaining records").
-   - ``MaximumRetryAttempts`` (-1 = until the record expires) and ``MaximumRecordAgeInSeconds``: expired
+   - ``MaximumRetryAttempts`` (-1 = until the record expires) counts invocations that reached the function: a
+     throttle or an invoke that fails before the function runs is retried (with backoff) until the records
+     expire, uncounted ("If the function is throttled or the Lambda service returns an error without invoking
+     the function, Lambda retries until the records expire"; LocalStack counted it, so a throttled batch went
+     to the destination after ``MaximumRetryAttempts`` throttles).
+   - ``MaximumRecordAgeInSeconds``: expired
      records are discarded as ``RecordAgeExceeded`` before each invocation; the others go on (LocalStack
      replaced a batch that had exhausted its retries by its expired records, and sent only those).
    - On-failure destination (SQS, SNS, S3 by LocalStack's own ``send_events_to_dlq``): one document per
@@ -118,8 +123,9 @@ def _deliver(poller, shard_id: str, events: list[dict]) -> None:
 
     params = poller.stream_parameters
     max_age = max(params.get("MaximumRecordAgeInSeconds", -1), 0)
-    boff = ExponentialBackoff(max_retries=params.get("MaximumRetryAttempts", -1))
-    attempts, error = 0, {}
+    boff = ExponentialBackoff()
+    # attempts: invocations that reached the function (what MaximumRetryAttempts counts); tries: all of them
+    attempts, tries, error = 0, 0, {}
 
     def discard(batch, condition):
         context = _failure_context(poller, condition, error, attempts)
@@ -134,27 +140,29 @@ def _deliver(poller, shard_id: str, events: list[dict]) -> None:
         if poller.max_retries_exceeded(attempts):
             discard(events, "RetryAttemptsExhausted")
             return
-        if attempts:
+        if tries:
             poller._is_shutdown.wait(boff.next_backoff())
-        attempts += 1
+        tries += 1
         try:
             poller.processor.process_events_batch(events)
             return
         except PartialBatchFailureError as e:
+            attempts += 1
             error = e.error
             ids = {poller.get_sequence_number(ev) for ev in events}
             failed = get_batch_item_failures(e.partial_failure_payload, ids)
             if failed:  # None: the response fails the whole batch
                 _, events = poller.bisect_events(min(failed, key=int), events)
         except BatchFailureError as e:
+            attempts += 1
             error = e.error
             if getattr(poller, "cmp_bisect", False) and len(events) > 1:
                 half = (len(events) + 1) // 2
                 _deliver(poller, shard_id, events[:half])
                 _deliver(poller, shard_id, events[half:])
                 return
-        except Exception:  # noqa: BLE001 - as LocalStack: log, count the attempt, retry
-            LOG.error("stream ESM %s: invocation failed unexpectedly", poller.source_arn, exc_info=True)
+        except Exception as e:  # noqa: BLE001 - throttled, or the invoke failed before it reached the function
+            LOG.warning("stream ESM %s: invoke failed (%s); retrying, not counted as a retry", poller.source_arn, e)
 
 
 def _lanes(poller, events: list[dict]) -> list[list[dict]]:
