@@ -21,9 +21,10 @@
      expire, uncounted ("If the function is throttled or the Lambda service returns an error without invoking
      the function, Lambda retries until the records expire"; LocalStack counted it, so a throttled batch went
      to the destination after ``MaximumRetryAttempts`` throttles).
-   - ``MaximumRecordAgeInSeconds``: expired
-     records are discarded as ``RecordAgeExceeded`` before each invocation; the others go on (LocalStack
-     replaced a batch that had exhausted its retries by its expired records, and sent only those).
+   - ``MaximumRecordAgeInSeconds``: expired records are discarded as ``RecordAgeExceeded`` before each
+     invocation, and a backoff between retries ends when the oldest record expires; the others go on
+     (LocalStack replaced a batch that had exhausted its retries by its expired records, and sent only those,
+     and discarded only after its backoff of up to 60 s).
    - On-failure destination (SQS, SNS, S3 by LocalStack's own ``send_events_to_dlq``): one document per
      discarded (sub-)batch with ``requestContext`` (``requestId`` of the last invocation, ``functionArn``,
      ``condition``, ``approximateInvokeCount`` = invocations of that batch), ``responseContext``
@@ -54,6 +55,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -141,7 +143,11 @@ def _deliver(poller, shard_id: str, events: list[dict]) -> None:
             discard(events, "RetryAttemptsExhausted")
             return
         if tries:
-            poller._is_shutdown.wait(boff.next_backoff())
+            pause = boff.next_backoff()
+            if max_age:  # wake up when the oldest record expires, not after a backoff of up to 60 s
+                oldest = poller.get_approximate_arrival_time(events[0])
+                pause = min(pause, max(0.0, oldest + max_age - time.time()))
+            poller._is_shutdown.wait(pause)
         tries += 1
         try:
             poller.processor.process_events_batch(events)
