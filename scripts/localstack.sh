@@ -23,8 +23,8 @@
 #                                           python3.11, python3.12, python3 that runs and is 3.10-3.13)
 #   LOCALSTACK_VENV, LOCALSTACK_STATE_DIR   override .venv-localstack / .localstack
 #   LAMBDA_KEEPALIVE_MS, LS_LOG, DEBUG, LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT  passed through (host mode)
-#   LOCALSTACK_JAVA21_HOME                  JDK >= 21 for Step Functions JSONata (default: the newest
-#                                           /usr/lib/jvm/temurin-2x-jdk* or java-2x-openjdk*)
+#   LOCALSTACK_JAVA21_HOME                  JDK >= 21 for Step Functions JSONata (default: the highest
+#                                           /usr/lib/jvm/temurin-2x-jdk*, else java-2x-openjdk*)
 #   KINESIS_LATENCY=0                       ms kinesis-mock waits in CreateStream, RegisterStreamConsumer, ...
 #                                           (LocalStack's default 500; AWS takes seconds: tests poll anyway)
 set -euo pipefail
@@ -179,7 +179,7 @@ link_kinesis_mock() { # LocalStack finds a package in its static libs dir first:
 link_java21() { # Step Functions JSONata runs on a JVM LocalStack would download (Java 21): use a local JDK >= 21
   local jdk="${LOCALSTACK_JAVA21_HOME:-}" d
   if [[ -z "$jdk" ]]; then
-    for d in /usr/lib/jvm/temurin-2[1-9]-jdk* /usr/lib/jvm/java-2[1-9]-openjdk*; do
+    for d in /usr/lib/jvm/java-2[1-9]-openjdk* /usr/lib/jvm/temurin-2[1-9]-jdk*; do # the last found wins
       [[ -x "$d/bin/java" ]] && jdk="$d"
     done
   fi

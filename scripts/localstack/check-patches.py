@@ -6,8 +6,8 @@ Run it with the LocalStack venv's interpreter after the plugin package is instal
     <venv>/bin/python scripts/localstack/check-patches.py                       # entry points + shapes
     <venv>/bin/python scripts/localstack/check-patches.py --print-fingerprints  # after a review
 
-Exit 0: every hook below is installed as an entry point of ``localstack.hooks.on_infra_start``, imports (plux
-would silently drop one that does not), and every LocalStack function its patches replace or wrap still has
+Exit 0: every hook below is installed as an entry point of ``localstack.hooks.on_infra_start``, LocalStack's hook
+loader lists it, it imports (plux would silently drop one that does not), and every LocalStack function its patches replace or wrap still has
 the fingerprint the patch was written for. Exit 1 with one line per problem otherwise. The same shape check
 runs again when LocalStack starts and stops the start on a mismatch (``cmp_localstack/ls_shapes.py``).
 """
@@ -34,13 +34,18 @@ def main(argv: list[str]) -> int:
             for target, fp in ls_shapes.current(importlib.import_module(module).EXPECTED_SHAPES).items():
                 print(f'    "{target}": "{fp}",')
         return 0
+    from localstack.runtime import hooks
+
     problems = []
+    seen = set(hooks.on_infra_start.manager.list_names())  # what LocalStack's own loader finds (plux cache)
     eps = {ep.name: ep for ep in importlib.metadata.entry_points(group=GROUP)}
     for name, module in HOOKS.items():
         ep = eps.get(name)
         if ep is None:
             problems.append(f"entry point {name!r} (group {GROUP}) is not installed")
             continue
+        if name not in seen:
+            problems.append(f"LocalStack's hook loader does not see {name!r} (try: rm -rf ~/.cache/plux)")
         try:
             fn = ep.load()
             spec = fn.__pluginspec__
