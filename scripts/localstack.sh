@@ -24,6 +24,10 @@
 #   LOCALSTACK_VENV, LOCALSTACK_STATE_DIR   override .venv-localstack / .localstack
 #   LAMBDA_KEEPALIVE_MS, LS_LOG, DEBUG, LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT  passed through (host mode)
 #   CMP_* (plugin settings, scripts/localstack-plugins/README.md)           inherited (host mode)
+#   LOCALSTACK_JAVA21_HOME                  JDK >= 21 for Step Functions JSONata (default: the highest
+#                                           /usr/lib/jvm/temurin-2x-jdk*, else java-2x-openjdk*)
+#   KINESIS_LATENCY=0                       ms kinesis-mock waits in CreateStream, RegisterStreamConsumer, ...
+#                                           (LocalStack's default 500; AWS takes seconds: tests poll anyway)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,6 +54,10 @@ TOOLS_CONSTRAINTS="$ROOT/scripts/localstack/tools-constraints.txt"
 PLUGINS_DIR="$ROOT/scripts/localstack-plugins"
 COMPAT_SRC="$ROOT/scripts/localstack/py311_compat.py"
 MARKER="$VENV/.cmp-localstack-inputs"
+# kinesis-mock's Node build, the version LocalStack 4.13.1 runs (localstack/services/kinesis/packages.py);
+# installed with the venv, so the first Kinesis call does not run `npm install`
+KINESIS_MOCK_VERSION="0.5.2"
+KINESIS_MOCK_DIR="$VENV/cmp-libs/kinesis-local/$KINESIS_MOCK_VERSION"
 
 usage() { echo "usage: $(basename "$0") start|stop|status|logs [-f]|install|env" >&2; }
 log() { echo "[localstack] $*" >&2; }
@@ -153,6 +161,37 @@ install_compat() { # Python < 3.13 only: see scripts/localstack/py311_compat.py
   fi
 }
 
+install_kinesis_mock() { # the npm package LocalStack would install on the first Kinesis call
+  [[ -f "$KINESIS_MOCK_DIR/node_modules/kinesis-local/main.js" ]] && return
+  command -v npm >/dev/null 2>&1 || die "npm not found: Kinesis (kinesis-local) needs it once, at install"
+  log "installing kinesis-local@${KINESIS_MOCK_VERSION} (Kinesis engine) from the npm registry"
+  rm -rf "$KINESIS_MOCK_DIR"
+  mkdir -p "$KINESIS_MOCK_DIR"
+  npm install --prefix "$KINESIS_MOCK_DIR" --no-audit --no-fund --no-save --loglevel=error \
+    "kinesis-local@${KINESIS_MOCK_VERSION}" >&2 || die "npm install kinesis-local@${KINESIS_MOCK_VERSION} failed"
+}
+
+link_kinesis_mock() { # LocalStack finds a package in its static libs dir first: point it at the venv's copy
+  local libs="$STATE_DIR/usr/lib/localstack/kinesis-local"
+  mkdir -p "$libs"
+  ln -sfn "$KINESIS_MOCK_DIR" "$libs/$KINESIS_MOCK_VERSION"
+}
+
+link_java21() { # Step Functions JSONata runs on a JVM LocalStack would download (Java 21): use a local JDK >= 21
+  local jdk="${LOCALSTACK_JAVA21_HOME:-}" d
+  if [[ -z "$jdk" ]]; then
+    for d in /usr/lib/jvm/java-2[1-9]-openjdk* /usr/lib/jvm/temurin-2[1-9]-jdk*; do # the last found wins
+      [[ -x "$d/bin/java" ]] && jdk="$d"
+    done
+  fi
+  if [[ -z "$jdk" ]]; then
+    log "no JDK >= 21 found (set LOCALSTACK_JAVA21_HOME): Step Functions JSONata would try to download Java"
+    return 0
+  fi
+  mkdir -p "$STATE_DIR/usr/lib/localstack/java"
+  ln -sfn "$jdk" "$STATE_DIR/usr/lib/localstack/java/21"
+}
+
 marker_get() { [[ -f "$MARKER" ]] && sed -n "s/^$1=//p" "$MARKER" || true; }
 
 ensure_venv() {
@@ -172,6 +211,7 @@ ensure_venv() {
     log "venv ready in $((SECONDS - t0)) s"
   fi
   install_compat
+  install_kinesis_mock
   if [[ "$(marker_get plugin)" != "$plugin" ]]; then
     t0=$SECONDS
     log "installing the LocalStack plugins from ${PLUGINS_DIR#"$ROOT"/}"
@@ -270,11 +310,17 @@ start_host() {
   "$VENV/bin/python" -m cmp_localstack.localstack_shapes >&2 ||
     die "the installed LocalStack is not what the EventBridge/SNS plugins expect (cmp_localstack/localstack_shapes.py)"
   provider_env+=(PROVIDER_OVERRIDE_EVENTS=parity)
+  # Patches of LocalStack's own code (stream event source mappings, Step Functions): each checks at
+  # LocalStack's start that the code it patches is what it was written for; check before starting too.
+  "$VENV/bin/python" "$ROOT/scripts/localstack/check-patches.py" >&2 ||
+    die "the LocalStack patches do not match the installed LocalStack (scripts/localstack/check-patches.py)"
 
   # What the emulated Node.js runtime offers functions besides their code: the AWS SDK v3 only.
   node "$ROOT/scripts/localstack/lambda-runtime-modules.mjs" "$STATE_DIR/lambda-runtime" >&2
 
   mkdir -p "$STATE_DIR"
+  link_kinesis_mock
+  link_java21
   rm -rf "$STATE_DIR/tmp" "$STATE_DIR/systmp" "$SYS_TMP"
   mkdir -p "$SYS_TMP"
   [[ -f "$LOG_FILE" ]] && mv -f "$LOG_FILE" "$LOG_FILE.1"
@@ -308,6 +354,8 @@ start_host() {
       LAMBDA_KEEPALIVE_MS="${LAMBDA_KEEPALIVE_MS:-600000}" \
       LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT="${LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT:-20}" \
       LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC="${LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC:-2}" \
+      KINESIS_MOCK_VERSION="$KINESIS_MOCK_VERSION" \
+      KINESIS_LATENCY="${KINESIS_LATENCY:-0}" \
       LS_LOG="${LS_LOG:-info}" \
       DEBUG="${DEBUG:-0}" \
       "${provider_env[@]}" \

@@ -409,11 +409,14 @@ function runInvoke(inv) {
     logBuf = [];
     const enc = encodeURIComponent(id);
     await post(`/invocations/${enc}/logs`, { logs }); // BEFORE the result: LS attaches the logs it has then
-    await post(`/invocations/${enc}/${isError ? 'error' : 'response'}`, Buffer.from(body), restart ? { [RESTART_HEADER]: '1' } : {});
+    // Ready for the next invocation BEFORE the result goes out: LocalStack settles the invocation
+    // when it gets the result and may send the next /invoke before its reply to this post reaches
+    // us; clearing the flags after the await answered that invoke with 409 busy.
     inflight = null;
     busy = false;
     requestId = undefined;
     if (server) server.ref();
+    await post(`/invocations/${enc}/${isError ? 'error' : 'response'}`, Buffer.from(body), restart ? { [RESTART_HEADER]: '1' } : {});
   }
 
   const succeed = (r) => finish(false, r);
