@@ -3,6 +3,7 @@ export * from './core';
 export * from './dead-letter-queue';
 export * from './event-router';
 export * from './fan-out';
+export * from './dashboard';
 export * from './delay-queue';
 export * from './priority-queue';
 export * from './request-reply';

@@ -229,10 +229,10 @@ ensure_venv() {
   fi
 }
 
-# prints "lambda=yes|no ddb=yes|no scheduler=yes|no events=yes|no archive=yes|no snsbatch=yes|no" for the plugins
+# prints "lambda=yes|no ddb=yes|no scheduler=yes|no events=yes|no archive=yes|no dashboard=yes|no snsbatch=yes|no" for the plugins
 # as LocalStack's own loaders see them
 plugin_report() {
-  "$VENV/bin/python" - <<'EOF' 2>/dev/null || echo "lambda=no ddb=no scheduler=no events=no archive=no snsbatch=no"
+  "$VENV/bin/python" - <<'EOF' 2>/dev/null || echo "lambda=no ddb=no scheduler=no events=no archive=no dashboard=no snsbatch=no"
 from localstack.runtime.hooks import on_infra_start
 from localstack.services.cloudformation.resource_provider import plugin_manager as cfn
 from localstack.services.lambda_.invocation.runtime_executor import EXECUTOR_PLUGIN_MANAGER as m
@@ -243,6 +243,7 @@ found = {
     "scheduler": "firing" in S.api_provider_specs.get("scheduler", []),
     "events": "parity" in S.api_provider_specs.get("events", []),
     "archive": "AWS::Events::Archive" in cfn.list_names(),
+    "dashboard": "AWS::CloudWatch::Dashboard" in cfn.list_names(),
     "snsbatch": "cmp_sns_batch_dlq" in on_infra_start.manager.list_names(),
 }
 print(" ".join(f"{k}={'yes' if v else 'no'}" for k, v in found.items()))
@@ -306,6 +307,7 @@ start_host() {
   # and SNS plugins change LocalStack 4.13.1 code: a LocalStack that differs stops the start.
   [[ "$report" == *"events=yes"* ]] || die "the events:parity provider is not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
   [[ "$report" == *"archive=yes"* ]] || die "the AWS::Events::Archive resource provider is not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
+  [[ "$report" == *"dashboard=yes"* ]] || die "the AWS::CloudWatch::Dashboard resource provider is not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
   [[ "$report" == *"snsbatch=yes"* ]] || die "the cmp_sns_batch_dlq hook is not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
   "$VENV/bin/python" -m cmp_localstack.localstack_shapes >&2 ||
     die "the installed LocalStack is not what the EventBridge/SNS plugins expect (cmp_localstack/localstack_shapes.py)"

@@ -4,6 +4,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
+import type { IMessagingDashboard } from './pattern';
 import { DEAD_LETTER_ALARM_THRESHOLD, DEFAULT_MAX_MESSAGE_AGE, OLDEST_MESSAGE_EVALUATION_PERIODS } from './defaults';
 import { ALARM_MAX_PERIOD, ALARM_MIN_PERIOD } from './limits';
 import { queueMetric } from './metrics';
@@ -89,6 +90,13 @@ export interface AlarmsProps {
 
 /** Props every construct of the kit accepts. */
 export interface MessagingPatternProps {
+  /**
+   * A dashboard to add this construct to (a section with its alarms and key metrics).
+   *
+   * @default - on no dashboard (add it later with `dashboard.addPattern(construct)`)
+   */
+  readonly dashboard?: IMessagingDashboard;
+
   /**
    * The construct's alarms: notifications, and each alarm's threshold or whether it exists.
    *

@@ -303,3 +303,63 @@ export const EVENT_STORE_SNAPSHOT_EVERY = SHARED_DEFAULT.eventStoreSnapshotEvery
 
 /** Records per projector batch: 100, Lambda's default for streams. */
 export const PROJECTION_BATCH_SIZE = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Saga
+
+/**
+ * Retries of a saga action after its first attempt: 3, from 1 second, doubling, at most 30 seconds
+ * apart, with full jitter (Step Functions' `JitterStrategy: FULL`): about 7 seconds of waiting at
+ * most, enough for a throttle, a cold dependency or a lost connection, short enough that a step that
+ * keeps failing is compensated within seconds. Business errors that retrying cannot fix belong in
+ * `nonRetryableErrors`.
+ */
+export const SAGA_ACTION_MAX_ATTEMPTS = 3;
+export const SAGA_ACTION_RETRY_INTERVAL = Duration.seconds(1);
+export const SAGA_ACTION_MAX_DELAY = Duration.seconds(30);
+
+/** Backoff of every saga retry: the delay doubles. */
+export const SAGA_RETRY_BACKOFF_RATE = 2;
+
+/**
+ * Retries of a compensation in a Standard saga: 20, from 1 second, doubling, at most a minute
+ * apart, full jitter: up to about 15 minutes of waiting, so an outage of the service that undoes the
+ * step (a refund API down for ten minutes) is ridden out before the saga ends COMPENSATION_FAILED
+ * and pages an operator. A compensation that fails this long needs a fix, then `resumeSaga`.
+ */
+export const SAGA_COMPENSATION_MAX_ATTEMPTS = 20;
+export const SAGA_COMPENSATION_RETRY_INTERVAL = Duration.seconds(1);
+export const SAGA_COMPENSATION_MAX_DELAY = Duration.minutes(1);
+
+/**
+ * Retries of a compensation in an Express saga: 8 (1, 2, 4 ... 60 seconds: about 3 minutes), so
+ * they end within Express's 5-minute execution limit, which would otherwise stop the saga without
+ * recording anything.
+ */
+export const SAGA_EXPRESS_COMPENSATION_MAX_ATTEMPTS = 8;
+
+/**
+ * Retries of a callback step (`.waitForTaskToken`): none. A callback fails when the approver says
+ * no (`failTask`) or nobody answered in time; asking again is a decision, not a retry.
+ */
+export const SAGA_CALLBACK_MAX_ATTEMPTS = 0;
+
+/**
+ * Retries of the saga-log writes (the outcome rows): 5, from 1 second, doubling, at most 10 seconds
+ * apart: DynamoDB throttling on an on-demand table passes within seconds.
+ */
+export const SAGA_LOG_WRITE_MAX_ATTEMPTS = 5;
+export const SAGA_LOG_WRITE_RETRY_INTERVAL = Duration.seconds(1);
+export const SAGA_LOG_WRITE_MAX_DELAY = Duration.seconds(10);
+
+/** Each saga alarm fires on the first execution it counts: every one is a saga left half done. */
+export const SAGA_ALARM_THRESHOLD = 1;
+
+// ---------------------------------------------------------------------------------------------
+// MessagingDashboard
+
+/** The dashboard opens on the last three hours: an incident's span, at one-minute resolution. */
+export const DASHBOARD_START = '-PT3H';
+/** Three graphs per row, six grid units high: readable on a laptop screen. */
+export const DASHBOARD_WIDGETS_PER_ROW = 3;
+export const DASHBOARD_WIDGET_HEIGHT = 6;

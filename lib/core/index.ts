@@ -4,5 +4,5 @@ export type { AlarmConfig, AlarmsProps, MessagingPatternProps } from './alarms';
 export { MessagingPatternsError } from './errors';
 export type { Problem } from './errors';
 export { MessagingPattern } from './pattern';
-export type { ConnectOptions } from './pattern';
+export type { ConnectOptions, IMessagingDashboard } from './pattern';
 export type { QueueInputProps } from './queue-builder';

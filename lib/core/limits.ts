@@ -72,3 +72,16 @@ export const SNS_FILTER_POLICY_MAX_COMBINATIONS = 150;
 export const DYNAMODB_STREAM_RETENTION = Duration.hours(24);
 /** DynamoDB transactions: items per `TransactWriteItems`. */
 export const DYNAMODB_MAX_TRANSACTION_ITEMS = LIMIT.dynamoDbMaxTransactionItems;
+
+/** Step Functions: names, Express's execution limit, task timeouts and retriers. */
+export const SFN_MAX_NAME_LENGTH = LIMIT.sfnExecutionNameMaxLength;
+export const SFN_EXPRESS_MAX_DURATION = Duration.minutes(5);
+export const SFN_MAX_TASK_TIMEOUT = Duration.days(365);
+export const SFN_MIN_TASK_TIMEOUT = Duration.seconds(1);
+export const SFN_MAX_RETRY_DELAY = Duration.seconds(31_622_400);
+export const SFN_MAX_RETRY_ATTEMPTS = 99_999_999;
+/** Concurrent iterations of a Distributed Map (an inline Map runs at most 40 at once whatever it says). */
+export const SFN_MAX_MAP_CONCURRENCY = 10_000;
+
+/** CloudWatch dashboards are 24 grid units wide. */
+export const DASHBOARD_GRID_WIDTH = 24;

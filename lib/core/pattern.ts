@@ -13,6 +13,12 @@ export interface ConnectOptions {
   readonly environmentVariable?: string;
 }
 
+/** A dashboard the kit's constructs add themselves to (`MessagingDashboard`). */
+export interface IMessagingDashboard {
+  /** Adds a section for `pattern`: its alarms and key metrics. */
+  addPattern(pattern: MessagingPattern): void;
+}
+
 /**
  * The base of every construct in the kit: the alarms it created (`alarms`), and `addAlarm` for
  * alarms of one's own, wired to the same topic and actions as the kit's.
@@ -20,10 +26,27 @@ export interface ConnectOptions {
 export abstract class MessagingPattern extends Construct {
   /** @internal */
   protected readonly _alarmsProps: AlarmsProps;
+  private readonly shownMetrics: cloudwatch.IMetric[] = [];
 
   constructor(scope: Construct, id: string, props: MessagingPatternProps = {}) {
     super(scope, id);
     this._alarmsProps = props.alarms ?? {};
+    // The dashboard lays its sections out at synth time, when this construct is complete.
+    props.dashboard?.addPattern(this);
+  }
+
+  /** The key metrics a dashboard shows for this construct besides its alarms (queue depth, messages in flight...). */
+  public get dashboardMetrics(): cloudwatch.IMetric[] {
+    return [...this.shownMetrics];
+  }
+
+  /**
+   * Shows `metrics` on the dashboards this construct is on.
+   *
+   * @internal
+   */
+  protected _showOnDashboard(...metrics: cloudwatch.IMetric[]): void {
+    this.shownMetrics.push(...metrics);
   }
 
   /** Every alarm of this construct: the kit's (those not turned off) and those added with {@link addAlarm}. */

@@ -60,6 +60,8 @@ export const ENV = {
   /** Projection projectors, readers and rebuilders: the read-model table and the projection's name. */
   readModelTableName: 'READ_MODEL_TABLE_NAME',
   projectionName: 'PROJECTION_NAME',
+  /** Saga producers, approvers and operators: JSON config (state machine ARNs, saga-log table, type). */
+  sagaConfig: 'SAGA_CONFIG',
 } as const;
 
 /**
@@ -82,6 +84,8 @@ export const EXAMPLE_ENV = {
   tableName: 'TABLE_NAME',
   /** `on` in tests only: messages may ask an example consumer to fail. */
   faultInjection: 'FAULT_INJECTION',
+  /** Sample order saga's steps: the orders table (inventory, payments, shipments). */
+  ordersTableName: 'ORDERS_TABLE_NAME',
 } as const;
 
 /** SQS message attributes, by pattern. */
@@ -134,6 +138,56 @@ export const TAG = {
   replyQueueHeartbeat: 'cdk-messaging-patterns:heartbeat',
 } as const;
 
+/**
+ * The saga log (`Saga`'s DynamoDB table): one item per saga, keyed by the saga id (the execution
+ * name). The state machine writes the outcome rows, the run-time helpers the start row and read
+ * them all.
+ */
+export const SAGA_LOG_ATTRIBUTE = {
+  /** Partition key (string): the saga id. */
+  partitionKey: 'sagaId',
+  /** One of {@link SAGA_STATUS}. */
+  status: 'status',
+  /** The business key the saga id was derived from (start row). */
+  businessKey: 'businessKey',
+  /** When the saga started and ended (ISO 8601). */
+  startedAt: 'startedAt',
+  endedAt: 'endedAt',
+  /** The execution that ran the saga, and the last resume execution. */
+  executionArn: 'executionArn',
+  resumeExecutionArn: 'resumeExecutionArn',
+  /** JSON: what the saga wrote (`results` per step, `failures`, `compensations`, `compensationFailure`). */
+  saga: 'saga',
+  /** JSON: the saga input (rows that may be resumed). */
+  input: 'input',
+  /** The step whose compensation exhausted its retries. */
+  failedCompensation: 'failedCompensation',
+  /** The steps still to undo, in the order they are undone (a list of strings). */
+  stillToUndo: 'stillToUndo',
+  /** Resumes started, and when the last one started. */
+  resumeCount: 'resumeCount',
+  resumedAt: 'resumedAt',
+} as const;
+
+/** Values of the saga log's `status`. */
+export const SAGA_STATUS = {
+  running: 'RUNNING',
+  committed: 'COMMITTED',
+  compensated: 'COMPENSATED',
+  compensationFailed: 'COMPENSATION_FAILED',
+  resuming: 'RESUMING',
+} as const;
+
+/** Error names the saga state machines end with. */
+export const SAGA_ERROR = {
+  /** A compensation exhausted its retries: the saga log holds the steps still to undo. */
+  compensationFailed: 'Saga.CompensationFailed',
+  /** A resume execution was asked to start at a step that has no compensation. */
+  unknownResumeStep: 'Saga.UnknownResumeStep',
+  /** A map item failed (its compensation ran): counted against the tolerated failure share. */
+  itemFailed: 'Saga.ItemFailed',
+} as const;
+
 /** Limits both sides check (the construct at synth, the helper at run time). */
 export const LIMIT = {
   /** Longest delay SQS applies itself (`DelaySeconds`); longer delays go through EventBridge Scheduler. */
@@ -171,6 +225,8 @@ export const LIMIT = {
   dynamoDbMaxTransactionBytes: 4_000_000,
   /** 400 KB: the largest DynamoDB item (attribute names and values). */
   dynamoDbMaxItemBytes: 409_600,
+  /** Longest Step Functions execution name (saga ids are execution names). */
+  sfnExecutionNameMaxLength: 80,
 } as const;
 
 /** Defaults both sides use. */

@@ -193,6 +193,7 @@ export class DelayQueue extends MessagingPattern {
       maxEventAgeSeconds: (props.scheduleMaxEventAge ?? SCHEDULE_MAX_EVENT_AGE).toSeconds(),
       queueDelaySeconds: this.queueDelay.toSeconds(),
     });
+    this._showOnDashboard(this.metricDelayedMessages(), this.metricVisibleMessages(), this.metricScheduleAttempts());
   }
 
   /**

@@ -342,6 +342,7 @@ export class EventRouter extends MessagingPattern {
 
     const route: EventRoute = { name, rules, deadLetterQueue, replayedEvents };
     this.routeList.push(route);
+    this._showOnDashboard(this.metricMatchedEvents(name), this.metricFailedInvocations(name));
     return route;
   }
 

@@ -148,6 +148,7 @@ export class FanOut extends MessagingPattern {
         `Fan-out ${this.node.path}: SNS failed to deliver ${n === 1 ? 'a notification' : `${n} or more notifications`} in a minute. ` +
         'A subscription with a dead-letter queue keeps them there (SubscriptionDeadLetterQueueNotEmpty); for any other subscription they are lost.',
     });
+    this._showOnDashboard(this.metricNumberOfMessagesPublished(), this.metricNumberOfNotificationsFailed());
   }
 
   /**

@@ -114,6 +114,7 @@ export class IdempotencyTable extends MessagingPattern {
     this.tableName = this.table.tableName;
     this.tableArn = this.table.tableArn;
     this.encryptionKey = this.table.encryptionKey;
+    this._showOnDashboard(this.metricConsumedWriteCapacityUnits(), this.metricThrottledRequests());
   }
 
   /**

@@ -430,6 +430,7 @@ export class PriorityQueue extends MessagingPattern {
       levels: levels.map((l) => ({ name: l.name, queueUrl: l.queue.queueUrl })),
       defaultLevel,
     });
+    this._showOnDashboard(...this.levels.map((l) => this.metricVisibleMessages(l.name)));
   }
 
   /** The level named `name`; throws when there is none. */

@@ -198,6 +198,7 @@ export class SequentialConvoy extends MessagingPattern {
     this.eventSourceMapping = workQueue.eventSourceMapping;
     this.visibilityTimeout = workQueue.visibilityTimeout;
     this.maxReceiveCount = workQueue.maxReceiveCount;
+    this._showOnDashboard(this.metricVisibleMessages(), this.metricInFlightMessages());
   }
 
   /** Grants `grantee` permission to send events (and to use the queue's key). */

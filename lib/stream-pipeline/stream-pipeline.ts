@@ -287,6 +287,7 @@ export class StreamPipeline extends MessagingPattern {
         `${what}: ${n === 1 ? 'a batch was' : `${n} or more batches were`} discarded (retries exhausted or records too old). ` +
         'The on-failure queue holds their shard and sequence numbers, not the records: read them back from the stream before its retention ends.',
     });
+    this._showOnDashboard(this.metricIncomingRecords(), this.metricIteratorAge());
   }
 
   /**

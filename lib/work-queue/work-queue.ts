@@ -150,6 +150,7 @@ export class WorkQueue extends MessagingPattern {
 
     deadLetterQueueAlarm(this, props.alarms, this.deadLetterQueue, `Work queue ${this.node.path}`);
     oldestMessageAlarm(this, props.alarms, this.queue, `Work queue ${this.node.path}`);
+    this._showOnDashboard(this.metricVisibleMessages(), this.metricInFlightMessages());
   }
 
   /**

@@ -1,0 +1,2 @@
+export { MessagingDashboard } from './messaging-dashboard';
+export type { MessagingDashboardProps } from './messaging-dashboard';
