@@ -28,6 +28,11 @@ if ! diff -u API.md "$api_tmp/API.md" >"$api_tmp/api.diff"; then
 fi
 rm -rf "$api_tmp"
 step "unit tests";  npx jest --selectProjects unit
+# Smoke: the packed kit in fresh CDK apps at the lowest aws-cdk-lib and constructs the peer ranges
+# allow and at the newest on npm (type check with skipLibCheck off, synth of every construct), and
+# the Python wheel (jsii-pacmak) synthesizing a WorkQueue through the binding, compared with the
+# TypeScript template. Needs the npm registry and PyPI, or their caches (the virtualenv is cached in
+# node_modules/.cache/cdk-messaging-patterns/python-smoke/).
 step "smoke test";  npx jest --selectProjects smoke --runInBand
 
 step "emulator"
