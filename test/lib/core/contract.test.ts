@@ -104,9 +104,9 @@ describe('the construct contract', () => {
     }
   });
 
-  it('every construct takes the alarms prop and can add alarms of your own', () => {
+  it('every construct takes the alarms and dashboard props and can add alarms of your own', () => {
     const props = structs.find((s) => s.fqn === 'cdk-messaging-patterns.MessagingPatternProps');
-    expect(props?.properties?.map((p) => p.name)).toEqual(['alarms']);
+    expect(props?.properties?.map((p) => p.name).sort()).toEqual(['alarms', 'dashboard']);
     const pattern = classes.find((c) => c.fqn === PATTERN);
     expect(pattern?.methods?.map((m) => m.name)).toContain('addAlarm');
   });
