@@ -81,9 +81,7 @@ function describeMessage(m: PeekedMessage, n: number, bodyChars = 300): string[]
   } else if (m.reasonError) {
     lines.push(`   reason: could not be read (${m.reasonError})`);
   } else {
-    lines.push(
-      '   reason: none recorded (the consumer timed out or crashed, was skipped after an earlier failure in its FIFO group, or records no reasons)',
-    );
+    lines.push('   reason: none recorded (the consumer timed out or crashed, or records no reasons)');
   }
   const body = m.body.length > bodyChars ? `${m.body.slice(0, bodyChars)}… (${m.body.length} chars)` : m.body;
   lines.push(`   body: ${body}`);

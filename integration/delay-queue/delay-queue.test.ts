@@ -1,6 +1,6 @@
 /**
  * DelayQueue end to end in LocalStack: the real construct, the producer helper from the test
- * process and from a deployed Lambda function (configured with configureProducer).
+ * process and from a deployed Lambda function (configured with connectProducer).
  *
  * - SQS path (up to 15 minutes): messages stay invisible for their delay, then arrive; the queue's
  *   own delivery delay applies to messages sent without one. Measured.
@@ -195,7 +195,7 @@ describe('DelayQueue end to end', () => {
     expect(await producer.cancel('cancel-me')).toBe(false);
   }, 30_000);
 
-  it('works from a Lambda function configured with configureProducer (both paths, and cancel)', async () => {
+  it('works from a Lambda function configured with connectProducer (both paths, and cancel)', async () => {
     const lambda = new LambdaClient(clientConfig());
     const invoke = async (event: object) => {
       const res = await lambda.send(new InvokeCommand({ FunctionName: stack.outputs.ProducerName, Payload: JSON.stringify(event) }));

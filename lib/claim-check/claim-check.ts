@@ -296,10 +296,21 @@ export class ClaimCheck extends MessagingPattern {
     return combineGrants(grantee, [grant, this.encryptionKey?.grant(grantee, 'kms:GenerateDataKey')], 'nothing to grant');
   }
 
-  /** Grants `grantee` permission to read payloads: `s3:GetObject` under the prefix, and `kms:Decrypt` on a customer managed key. */
+  /**
+   * Grants `grantee` permission to read payloads: `s3:GetObject` under the prefix, `kms:Decrypt` on a
+   * customer managed key, and `s3:ListBucket` limited to the prefix — without it S3 answers a missing
+   * object (an expired or released claim) with 403 instead of 404, and the run-time helper could not
+   * tell `ClaimNotFoundError` from a permission problem.
+   */
   public grantCheckOut(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.objectsArn()] });
-    return combineGrants(grantee, [grant, this.encryptionKey?.grant(grantee, 'kms:Decrypt')], 'nothing to grant');
+    const get = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.objectsArn()] });
+    const list = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${this.keyPrefix}*`] } },
+    });
+    return combineGrants(grantee, [get, list, this.encryptionKey?.grant(grantee, 'kms:Decrypt')], 'nothing to grant');
   }
 
   /**

@@ -172,8 +172,12 @@ export class DelayQueue extends MessagingPattern {
 
     // Alarms.
     const what = `Delay queue ${this.node.path}`;
-    deadLetterQueueAlarm(this, props.alarms, this.deadLetterQueue, what);
-    oldestMessageAlarm(this, props.alarms, this.queue, what);
+    // The queue's own alarms only on a queue this construct created: an existing queue (a WorkQueue's)
+    // is alarmed by its owner, and a second DLQ alarm would page twice for one failure.
+    if (built.created) {
+      deadLetterQueueAlarm(this, props.alarms, this.deadLetterQueue, what);
+      oldestMessageAlarm(this, props.alarms, this.queue, what);
+    }
     deadLetterQueueAlarm(this, props.alarms, this.scheduleDeadLetterQueue, `${what}, long-delay schedules`, SCHEDULE_DEAD_LETTER_ALARM);
     createAlarm(this, props.alarms, {
       id: SCHEDULE_LOST_ALARM,

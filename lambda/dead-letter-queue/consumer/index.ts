@@ -6,7 +6,7 @@
  * listed in SUPPORTED_KINDS (default `hash`); any other kind fails with UnsupportedTaskError until a
  * new version that supports it is deployed (the operator then redrives the dead-letter queue).
  * Failures are recorded in the failure-reason store (FAILURE_REASON_BUCKET, set by
- * `FailureReasonStore.addRecorder`); when RESULTS_QUEUE_URL is set, each successful processing
+ * `FailureReasonStore.connectRecorder`); when RESULTS_QUEUE_URL is set, each successful processing
  * sends one result message there, which the tests count.
  */
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';

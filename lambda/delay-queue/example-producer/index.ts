@@ -1,6 +1,6 @@
 /**
  * Example delay-queue producer, used by the integration tests (and fit for the showcase): wire it
- * with `delayQueue.configureProducer(fn)`.
+ * with `delayQueue.connectProducer(fn)`.
  *
  * Event: `{ "body": "...", "delaySeconds": 3600, "id": "reminder-42" }` (or `"at": "<ISO time>"`)
  * schedules a message; `{ "cancel": "reminder-42" }` cancels one. Returns what the producer did.

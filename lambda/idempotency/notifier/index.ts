@@ -10,7 +10,7 @@
  * notification's `MessageDeduplicationId`: a crash between the publish and the completion record
  * (lock mode's one window) is then absorbed by SQS deduplication for 5 minutes.
  *
- * Environment: `OUTPUT_QUEUE_URL`, `IDEMPOTENCY_TABLE_NAME` (set by `IdempotencyTable.connect`),
+ * Environment: `OUTPUT_QUEUE_URL`, `IDEMPOTENCY_TABLE_NAME` (set by `IdempotencyTable.connectConsumer`),
  * `FAULT_INJECTION=on` only in tests: then an order's `fault` field injects a failure on its first
  * delivery (`fail-before-publish`: the lock is released and the retry publishes;
  * `crash-after-complete`: the process exits after the completion record, before the batch is

@@ -13,7 +13,7 @@
  * queue after `maxReceiveCount` receives.
  *
  * Environment: `PAYMENTS_TABLE_NAME` (partition key `pk`, string), `IDEMPOTENCY_TABLE_NAME` (set by
- * `IdempotencyTable.connect`), `FAULT_INJECTION=on` only in tests: then a payment's `fault` field
+ * `IdempotencyTable.connectConsumer`), `FAULT_INJECTION=on` only in tests: then a payment's `fault` field
  * injects a failure on its first delivery (`fail-before-commit`, `throw-after-commit`,
  * `crash-after-commit`: the process exits right after the commit).
  */

@@ -29,7 +29,7 @@ export const SQS_MAX_DELAY_SECONDS = LIMIT.sqsMaxDelaySeconds;
 export const MIN_SCHEDULE_LEAD_SECONDS = 60;
 /** Longest delay the producer accepts: a year. */
 export const MAX_DELAY_SECONDS = LIMIT.delayQueueMaxDelaySeconds;
-/** Default environment variable holding the producer's configuration (set by `configureProducer`). */
+/** Default environment variable holding the producer's configuration (set by `connectProducer`). */
 export const DELAY_QUEUE_CONFIG_ENV = ENV.delayQueueConfig;
 
 /** EventBridge Scheduler's schedule group names. */
@@ -117,7 +117,7 @@ export function parseDelayQueueConfig(json: string | undefined, source = 'config
   if (!json) {
     throw new DelayQueueConfigurationError(
       'config',
-      `${source} is empty: set it to the DelayQueue's producerConfig (configureProducer does)`,
+      `${source} is empty: set it to the DelayQueue's producerConfig (connectProducer does)`,
       {
         value: json,
       },

@@ -150,7 +150,7 @@ export function s3ClientFromEnvironment(env: NodeJS.ProcessEnv = process.env): S
  *
  * Why S3: a failure costs one PUT ($0.005 per 1,000) and a peek one GET per message; nothing is paid
  * while nothing fails; a lifecycle rule expires the records with the messages (the construct sets
- * it to the dead-letter retention). CloudWatch Logs already holds the same line, but reading it back
+ * it to one day more than the longest dead-letter retention). CloudWatch Logs already holds the same line, but reading it back
  * per message needs a Logs Insights query (seconds of latency, billed per GB scanned of the whole
  * log group); DynamoDB would fit as well and can be plugged in by subclassing
  * {@link FailureReasonStore}.
@@ -158,7 +158,7 @@ export function s3ClientFromEnvironment(env: NodeJS.ProcessEnv = process.env): S
 export class S3FailureReasonStore extends FailureReasonStore {
   /**
    * A store on the bucket named by `FAILURE_REASON_BUCKET` (and `FAILURE_REASON_PREFIX`), the
-   * variables `FailureReasonStore.addRecorder(fn)` sets on a function.
+   * variables `FailureReasonStore.connectRecorder(fn)` sets on a function.
    *
    * @throws DeadLetterQueueConfigurationError when `FAILURE_REASON_BUCKET` is not set, or a value is malformed
    */
@@ -167,7 +167,7 @@ export class S3FailureReasonStore extends FailureReasonStore {
     if (!bucketName) {
       fail(
         FAILURE_REASON_BUCKET_ENV,
-        `${FAILURE_REASON_BUCKET_ENV} is not set: give the function a failure-reason store (FailureReasonStore.addRecorder) or pass bucketName`,
+        `${FAILURE_REASON_BUCKET_ENV} is not set: give the function a failure-reason store (FailureReasonStore.connectRecorder) or pass bucketName`,
         bucketName,
       );
     }

@@ -98,7 +98,7 @@ export function resolveOptions(options: IdempotencyOptions): ResolvedOptions {
   if (!tableName) {
     throw new IdempotencyConfigurationError(
       'tableName',
-      `no idempotency table: pass tableName or set the ${IDEMPOTENCY_TABLE_NAME_ENV} environment variable (IdempotencyTable.connect(fn) sets it)`,
+      `no idempotency table: pass tableName or set the ${IDEMPOTENCY_TABLE_NAME_ENV} environment variable (IdempotencyTable.connectConsumer(fn) sets it)`,
       { value: tableName },
     );
   }

@@ -12,7 +12,7 @@ import { PRIORITY_ATTRIBUTE } from './protocol';
 
 export { PRIORITY_ATTRIBUTE } from './protocol';
 
-/** Default environment variable holding the producer's configuration (set by `configureProducer`). */
+/** Default environment variable holding the producer's configuration (set by `connectProducer`). */
 export const PRIORITY_QUEUE_CONFIG_ENV = ENV.priorityQueueConfig;
 
 /** What SQS allows as a batch entry id. */
@@ -81,7 +81,7 @@ export function parsePriorityQueueConfig(json: string | undefined, source = 'con
   if (!json) {
     throw new PriorityQueueConfigurationError(
       'config',
-      `${source} is empty: set it to the PriorityQueue's producerConfig (configureProducer does)`,
+      `${source} is empty: set it to the PriorityQueue's producerConfig (connectProducer does)`,
       {
         value: json,
       },

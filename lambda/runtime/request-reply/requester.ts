@@ -173,9 +173,8 @@ const checkTimeout = (option: string, timeoutMs: unknown, idleMs: number): numbe
  * };
  */
 export class SqsRequester {
-  /** A requester configured by the variables `RequestReply.addRequester(fn)` sets. */
   /**
-   * A requester configured by the variables `RequestReply.addRequester(fn)` sets; `options`
+   * A requester configured by the variables `RequestReply.connectRequester(fn)` sets; `options`
    * override them.
    *
    * @throws RequestReplyConfigurationError naming a variable that is not set or malformed
@@ -185,7 +184,7 @@ export class SqsRequester {
       if (given !== undefined) return given;
       const value = process.env[name];
       if (!value) {
-        fail(name, `${name} is not set: add the function as a requester (RequestReply.addRequester) or pass the options`, value);
+        fail(name, `${name} is not set: add the function as a requester (RequestReply.connectRequester) or pass the options`, value);
       }
       check(fail, name, value);
       return value;

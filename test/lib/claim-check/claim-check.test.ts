@@ -125,7 +125,7 @@ describe('ClaimCheck', () => {
   });
 
   describe('grants', () => {
-    it('grants check-in only s3:PutObject under the prefix, check-out only s3:GetObject, release only s3:DeleteObject', () => {
+    it('grants check-in only s3:PutObject under the prefix, check-out s3:GetObject and s3:ListBucket on the prefix, release only s3:DeleteObject', () => {
       const stack = newStack();
       const claims = new ClaimCheck(stack, 'Reports');
       claims.grantCheckIn(role(stack, 'Producer'));
@@ -133,7 +133,16 @@ describe('ClaimCheck', () => {
       claims.grantRelease(role(stack, 'Janitor'));
       const objects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^ReportsBucket/), 'Arn'] }, '/claims/*']] };
       expect(statementsOf(stack, 'Producer')).toEqual([{ Action: 's3:PutObject', Effect: 'Allow', Resource: objects }]);
-      expect(statementsOf(stack, 'Consumer')).toEqual([{ Action: 's3:GetObject', Effect: 'Allow', Resource: objects }]);
+      // ListBucket on the prefix: a missing (expired) claim reads as 404, so the run-time helper reports ClaimNotFoundError.
+      expect(statementsOf(stack, 'Consumer')).toEqual([
+        { Action: 's3:GetObject', Effect: 'Allow', Resource: objects },
+        {
+          Action: 's3:ListBucket',
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ReportsBucket/), 'Arn'] },
+          Condition: { StringLike: { 's3:prefix': ['claims/*'] } },
+        },
+      ]);
       expect(statementsOf(stack, 'Janitor')).toEqual([{ Action: 's3:DeleteObject', Effect: 'Allow', Resource: objects }]);
     });
 

@@ -43,7 +43,7 @@ describe('FailureReasonStore', () => {
       expect(warnings(stack)).toEqual([]);
     });
 
-    it('addRecorder sets the variables the run-time store reads and grants PutObject on the prefix only', () => {
+    it('connectRecorder sets the variables the run-time store reads and grants PutObject on the prefix only', () => {
       const fn = inlineFunction(stack);
       store.connectRecorder(fn);
       const t = template(stack);

@@ -70,6 +70,9 @@ describe('DeadLetterQueueRedrive', () => {
     it('creates no schedule by default', () => {
       template(stack).resourceCountIs('AWS::Events::Rule', 0);
       expect(redrive.rule).toBeUndefined();
+      // Nor the schedule's dead-letter queue and alarm.
+      expect(redrive.scheduleDeadLetterQueue).toBeUndefined();
+      expect(redrive.alarms).toEqual([]);
     });
 
     it('adds no warnings', () => {
@@ -108,6 +111,53 @@ describe('DeadLetterQueueRedrive', () => {
       Environment: { Variables: Match.objectLike({ MAX_MESSAGES_PER_SECOND: '20' }) },
     });
     expect(redrive.rule).toBeDefined();
+  });
+
+  it("gives the schedule's target a dead-letter queue (SSE-SQS, 14 days, EventBridge may send) with an alarm", () => {
+    const stack = newStack();
+    const wq = new WorkQueue(stack, 'Orders', { consumer: inlineFunction(stack) });
+    const redrive = new DeadLetterQueueRedrive(stack, 'Redrive', {
+      sourceQueue: wq.queue,
+      schedule: events.Schedule.rate(Duration.hours(6)),
+    });
+    const dlq = redrive.scheduleDeadLetterQueue!;
+    const t = template(stack);
+    t.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [Match.objectLike({ DeadLetterConfig: { Arn: stack.resolve(dlq.queueArn) } })],
+    });
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [stack.resolve(dlq.queueUrl)],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' } }),
+        ]),
+      },
+    });
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+      RedrivePolicy: Match.absent(),
+    });
+    expect(redrive.alarms.map((a) => a.node.id)).toEqual(['ScheduleDeadLetterQueueNotEmpty']);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: stack.resolve(dlq.queueName) }],
+      Threshold: 1,
+    });
+  });
+
+  it("turns the schedule's alarm off with alarms.overrides, and rejects unknown ids", () => {
+    const stack = newStack();
+    const wq = new WorkQueue(stack, 'Orders', { consumer: inlineFunction(stack) });
+    const quiet = new DeadLetterQueueRedrive(stack, 'Redrive', {
+      sourceQueue: wq.queue,
+      schedule: events.Schedule.rate(Duration.hours(6)),
+      alarms: { overrides: { ScheduleDeadLetterQueueNotEmpty: { enabled: false } } },
+    });
+    expect(quiet.alarms).toEqual([]);
+    expect(
+      () => new DeadLetterQueueRedrive(stack, 'Other', { sourceQueue: wq.queue, alarms: { overrides: { DeadLetterQueueNotEmpty: {} } } }),
+    ).toThrow(/given 'DeadLetterQueueNotEmpty'; its alarms: ScheduleDeadLetterQueueNotEmpty/);
   });
 
   it('moves to a custom destination, granting send there', () => {

@@ -268,6 +268,10 @@ describe('DelayQueue', () => {
       )!;
       expect(JSON.stringify(policy.Properties.PolicyDocument)).toMatch(/WorkQueue/);
       expect(warnings(stack)).toEqual([]);
+      // The work queue alarms on its own queues: the delay queue adds only its schedule alarms, so one
+      // dead letter does not page twice.
+      expect(dq.alarms.map((a) => a.node.id).sort()).toEqual(['ScheduleDeadLetterQueueNotEmpty', 'ScheduleMessagesLost']);
+      t.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     });
 
     it("encrypts the schedule DLQ with the queue's key and lets the scheduler role use it", () => {

@@ -351,7 +351,7 @@ describe('Class: SqsRequester', () => {
     const vars = ['REQUEST_QUEUE_URL', 'REQUEST_QUEUE_ARN', 'REPLY_QUEUE_PREFIX', 'REPLY_QUEUE_IDLE_TIMEOUT_SECONDS'];
     afterEach(() => vars.forEach((v) => delete process.env[v]));
 
-    it('reads what addRequester sets', async () => {
+    it('reads what connectRequester sets', async () => {
       const broker = new FakeBroker();
       const requests = broker.createQueue('q');
       Object.assign(process.env, {
