@@ -49,6 +49,8 @@ TOOLS_CONSTRAINTS="$ROOT/scripts/localstack/tools-constraints.txt"
 PLUGINS_DIR="$ROOT/scripts/localstack-plugins"
 COMPAT_SRC="$ROOT/scripts/localstack/py311_compat.py"
 MARKER="$VENV/.cmp-localstack-inputs"
+BROKERS_SH="$ROOT/scripts/brokers.sh"
+BROKER_CLIENTS="$ROOT/scripts/localstack/broker-clients.txt" # the MSK / Amazon MQ pollers' clients
 
 usage() { echo "usage: $(basename "$0") start|stop|status|logs [-f]|install|env" >&2; }
 log() { echo "[localstack] $*" >&2; }
@@ -167,10 +169,17 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
       -c "$CONSTRAINTS" -c "$TOOLS_CONSTRAINTS" \
       "localstack-core[runtime]==${LS_VERSION}" pytest setuptools
-    printf 'base=%s\nplugin=\n' "$base" >"$MARKER"
+    printf 'base=%s\nplugin=\nclients=\n' "$base" >"$MARKER"
     log "venv ready in $((SECONDS - t0)) s"
   fi
   install_compat
+  local clients
+  clients="$(sha256sum "$BROKER_CLIENTS" | cut -d' ' -f1)"
+  if [[ "$(marker_get clients)" != "$clients" ]]; then
+    log "installing the broker clients (${BROKER_CLIENTS#"$ROOT"/})"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c "$CONSTRAINTS" -r "$BROKER_CLIENTS"
+    printf 'base=%s\nplugin=%s\nclients=%s\n' "$base" "$(marker_get plugin)" "$clients" >"$MARKER"
+  fi
   if [[ "$(marker_get plugin)" != "$plugin" ]]; then
     t0=$SECONDS
     log "installing the LocalStack plugins from ${PLUGINS_DIR#"$ROOT"/}"
@@ -183,20 +192,28 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
       --force-reinstall "$src/plugins"
     rm -rf "$src"
-    printf 'base=%s\nplugin=%s\n' "$base" "$plugin" >"$MARKER"
+    printf 'base=%s\nplugin=%s\nclients=%s\n' "$base" "$plugin" "$clients" >"$MARKER"
     log "plugins installed in $((SECONDS - t0)) s"
   fi
 }
 
-# prints "lambda=yes|no ddb=yes|no scheduler=yes|no" for the plugins as LocalStack's own loaders see them
+# prints "lambda=yes|no ddb=yes|no scheduler=yes|no brokers=yes|no" for the plugins as LocalStack's own loaders see them
 plugin_report() {
-  "$VENV/bin/python" - <<'EOF' 2>/dev/null || echo "lambda=no ddb=no scheduler=no"
+  "$VENV/bin/python" - <<'EOF' 2>/dev/null || echo "lambda=no ddb=no scheduler=no brokers=no"
 from localstack.services.lambda_.invocation.runtime_executor import EXECUTOR_PLUGIN_MANAGER as m
 from localstack.services.plugins import SERVICE_PLUGINS as S
 lam = "process" in m.list_names()
 ddb = "moto" in S.api_provider_specs.get("dynamodb", []) and "moto" in S.api_provider_specs.get("dynamodbstreams", [])
 sched = "firing" in S.api_provider_specs.get("scheduler", [])
-print(f"lambda={'yes' if lam else 'no'} ddb={'yes' if ddb else 'no'} scheduler={'yes' if sched else 'no'}")
+from localstack.services.cloudformation.resource_provider import plugin_manager as cfn
+from localstack.services.lambda_.hooks import create_event_source_poller, set_event_source_config_defaults
+brokers = (
+    "local" in S.api_provider_specs.get("kafka", []) and "local" in S.api_provider_specs.get("mq", [])
+    and {"AWS::MSK::Cluster", "AWS::MSK::ServerlessCluster", "AWS::AmazonMQ::Broker"} <= set(cfn.list_names())
+    and "cmp-brokers" in create_event_source_poller.manager.list_names()
+    and "cmp-brokers" in set_event_source_config_defaults.manager.list_names()
+)
+print(f"lambda={'yes' if lam else 'no'} ddb={'yes' if ddb else 'no'} scheduler={'yes' if sched else 'no'} brokers={'yes' if brokers else 'no'}")
 EOF
 }
 
@@ -252,6 +269,14 @@ start_host() {
   # EventBridge Scheduler that fires its schedules (LocalStack's only stores them).
   [[ "$report" == *"scheduler=yes"* ]] || die "the scheduler:firing provider is not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
   provider_env+=(PROVIDER_OVERRIDE_SCHEDULER=firing)
+  # Amazon MSK and Amazon MQ on moto, backed by the local brokers of scripts/brokers.sh (their addresses: the
+  # CMP_* lines of `brokers.sh env`); event source mappings from them through the pollers' hooks.
+  [[ "$report" == *"brokers=yes"* ]] || die "the kafka:local / mq:local providers, the AWS::MSK::* / AWS::AmazonMQ::Broker resource providers or the cmp-brokers ESM hooks are not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
+  provider_env+=(PROVIDER_OVERRIDE_KAFKA=local PROVIDER_OVERRIDE_MQ=local)
+  local line
+  while IFS= read -r line; do
+    [[ "$line" == "export CMP_"* ]] && provider_env+=("${line#export }")
+  done < <(bash "$BROKERS_SH" env)
 
   # What the emulated Node.js runtime offers functions besides their code: the AWS SDK v3 only.
   node "$ROOT/scripts/localstack/lambda-runtime-modules.mjs" "$STATE_DIR/lambda-runtime" >&2
