@@ -15,12 +15,15 @@ A STOMP frame without ``content-length`` is a TextMessage in ActiveMQ, one with 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
 
 from .. import config
 from .common import BrokerPoller, access_configs, b64, batching_window, invoke, json_view, now_ms, secret_credentials
+
+logging.getLogger("stomp.py").setLevel(logging.WARNING)
 
 MAXIMUM_REDELIVERIES = 6
 REDELIVERY_DELAY = 1.0

@@ -44,6 +44,7 @@ from .common import (
 )
 
 LOG = logging.getLogger(__name__)
+logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python logs every connection at INFO
 
 MAX_RETRIES_WITH_DESTINATION = 10  # AWS: infinite retries plus an on-failure destination means 10 retries
 SCRAM = {"SASL_SCRAM_512_AUTH": "SCRAM-SHA-512", "SASL_SCRAM_256_AUTH": "SCRAM-SHA-256", "BASIC_AUTH": "PLAIN"}
@@ -151,8 +152,14 @@ class KafkaPoller(BrokerPoller):
                     else:
                         consumer.seek_to_end(tp)
 
-        listener = AtTimestamp() if position == "AT_TIMESTAMP" else ConsumerRebalanceListener()
-        consumer.subscribe(topics=list(self.esm_config.get("Topics") or []), listener=listener)
+        try:
+            consumer.subscribe(
+                topics=list(self.esm_config.get("Topics") or []),
+                listener=AtTimestamp() if position == "AT_TIMESTAMP" else None,
+            )
+        except Exception:
+            consumer.close(autocommit=False)
+            raise
         self.consumer = consumer
 
     def disconnect(self) -> None:

@@ -10,11 +10,14 @@ with ``x-delivery-limit`` and ``x-dead-letter-exchange``). No partial batch resp
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timezone
 
 from .. import config
 from .common import BrokerPoller, access_configs, b64, batching_window, invoke, json_view, secret_credentials
+
+logging.getLogger("pika").setLevel(logging.WARNING)
 
 PROPERTIES = {  # basicProperties field -> pika BasicProperties attribute
     "contentType": "content_type", "contentEncoding": "content_encoding", "deliveryMode": "delivery_mode",
