@@ -4,9 +4,10 @@
 #
 #   kafka     Apache Kafka 4.1 (KRaft, one node) from Maven Central, on Java 17: PLAINTEXT and SASL_PLAINTEXT
 #             (SCRAM-SHA-512/256) listeners
-#   rabbitmq  RabbitMQ 3.10 from Debian (rabbitmq-server): AMQP 0-9-1, vhosts "/" and "cmp"
+#   rabbitmq  RabbitMQ 3.10 from Debian (rabbitmq-server): AMQP 0-9-1, vhosts "/" and "cmp", the management HTTP API
+#             (LocalStack's mq:local creates the users of CreateBroker/CreateUser through it)
 #   activemq  ActiveMQ Classic 5.17 from Debian (activemq): OpenWire, STOMP, AMQP 1.0 (transport from Maven
-#             Central), MQTT; simple authentication
+#             Central), MQTT; users in conf/users.properties, re-read at every login (mq:local adds users there)
 #
 # usage: scripts/brokers.sh install|start|stop|status|env [kafka|rabbitmq|activemq ...]
 #
@@ -22,6 +23,7 @@
 #   BROKERS_STATE_DIR [.brokers]      BROKERS_USER [cmp]        BROKERS_PASSWORD [cmp-secret]
 #   BROKERS_KAFKA_PORT [9092]         BROKERS_KAFKA_SASL_PORT [9096]      BROKERS_KAFKA_CONTROLLER_PORT [9093]
 #   BROKERS_RABBITMQ_PORT [5672]      BROKERS_RABBITMQ_DIST_PORT [25672]  BROKERS_EPMD_PORT [4371]
+#   BROKERS_RABBITMQ_MANAGEMENT_PORT [15672]
 #   BROKERS_ACTIVEMQ_OPENWIRE_PORT [61616]  BROKERS_ACTIVEMQ_STOMP_PORT [61613]
 #   BROKERS_ACTIVEMQ_AMQP_PORT [5673]       BROKERS_ACTIVEMQ_MQTT_PORT [1883]
 #   BROKERS_JAVA [java]               BROKERS_START_TIMEOUT [90]
@@ -37,6 +39,7 @@ KAFKA_SASL_PORT="${BROKERS_KAFKA_SASL_PORT:-9096}"
 KAFKA_CONTROLLER_PORT="${BROKERS_KAFKA_CONTROLLER_PORT:-9093}"
 RABBITMQ_PORT="${BROKERS_RABBITMQ_PORT:-5672}"
 RABBITMQ_DIST_PORT="${BROKERS_RABBITMQ_DIST_PORT:-25672}"
+RABBITMQ_MANAGEMENT_PORT="${BROKERS_RABBITMQ_MANAGEMENT_PORT:-15672}"
 EPMD_PORT="${BROKERS_EPMD_PORT:-4371}" # not Erlang's 4369: our own epmd, which `stop` can end
 AMQ_OPENWIRE_PORT="${BROKERS_ACTIVEMQ_OPENWIRE_PORT:-61616}"
 AMQ_STOMP_PORT="${BROKERS_ACTIVEMQ_STOMP_PORT:-61613}"
@@ -166,6 +169,8 @@ write_rabbitmq_config() {
   mkdir -p "$d/home" "$d/mnesia" "$d/log"
   cat >"$d/rabbitmq.conf" <<EOF
 listeners.tcp.default = $HOST:$RABBITMQ_PORT
+management.tcp.ip = $HOST
+management.tcp.port = $RABBITMQ_MANAGEMENT_PORT
 loopback_users = none
 load_definitions = $d/definitions.json
 EOF
@@ -176,7 +181,7 @@ EOF
    {"user": "$USER_NAME", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
    {"user": "$USER_NAME", "vhost": "cmp", "configure": ".*", "write": ".*", "read": ".*"}]}
 EOF
-  echo '[].' >"$d/enabled_plugins"
+  echo '[rabbitmq_management].' >"$d/enabled_plugins"
 }
 
 write_activemq_config() {
@@ -192,11 +197,7 @@ write_activemq_config() {
   <broker xmlns="http://activemq.apache.org/schema/core" brokerName="cmp" useJmx="false" persistent="false"
           schedulerSupport="true" dataDirectory="$d/data">
     <plugins>
-      <simpleAuthenticationPlugin anonymousAccessAllowed="false">
-        <users>
-          <authenticationUser username="$USER_NAME" password="$PASSWORD" groups="admins,users"/>
-        </users>
-      </simpleAuthenticationPlugin>
+      <jaasAuthenticationPlugin configuration="cmp"/>
     </plugins>
     <transportConnectors>
       <transportConnector name="openwire" uri="tcp://$HOST:$AMQ_OPENWIRE_PORT"/>
@@ -207,6 +208,17 @@ write_activemq_config() {
   </broker>
 </beans>
 EOF
+  # users as in Amazon MQ's simple authentication; PropertiesLoginModule re-reads the files when they change
+  cat >"$d/conf/login.config" <<EOF
+cmp {
+  org.apache.activemq.jaas.PropertiesLoginModule required
+    org.apache.activemq.jaas.properties.user="users.properties"
+    org.apache.activemq.jaas.properties.group="groups.properties"
+    reload=true;
+};
+EOF
+  echo "$USER_NAME=$PASSWORD" >"$d/conf/users.properties"
+  echo "admins=$USER_NAME" >"$d/conf/groups.properties"
   cat >"$d/conf/log4j.properties" <<EOF
 log4j.rootLogger=INFO, file
 log4j.appender.file=org.apache.log4j.FileAppender
@@ -263,13 +275,14 @@ start_activemq() {
   spawn activemq "$JAVA" -Xms64m -Xmx256m -Djava.awt.headless=true \
     --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED \
     -Dactivemq.home="$ACTIVEMQ_HOME" -Dactivemq.base="$d" -Dactivemq.conf="$d/conf" -Dactivemq.data="$d/data" \
+    -Djava.security.auth.login.config="$d/conf/login.config" \
     -jar "$ACTIVEMQ_HOME/bin/activemq.jar" start "xbean:file:$d/conf/activemq.xml"
 }
 
 ports_of() {
   case "$1" in
     kafka) echo "$KAFKA_PORT $KAFKA_SASL_PORT $KAFKA_CONTROLLER_PORT" ;;
-    rabbitmq) echo "$RABBITMQ_PORT $RABBITMQ_DIST_PORT" ;;
+    rabbitmq) echo "$RABBITMQ_PORT $RABBITMQ_DIST_PORT $RABBITMQ_MANAGEMENT_PORT" ;;
     activemq) echo "$AMQ_OPENWIRE_PORT $AMQ_STOMP_PORT $AMQ_AMQP_PORT $AMQ_MQTT_PORT" ;;
   esac
 }
@@ -277,7 +290,7 @@ ports_of() {
 ready() { # broker: accepts clients
   case "$1" in
     kafka) port_open "$KAFKA_PORT" && port_open "$KAFKA_SASL_PORT" && grep -q 'Transitioning from RECOVERY to RUNNING' "$STATE/kafka/server.log" 2>/dev/null ;;
-    rabbitmq) port_open "$RABBITMQ_PORT" && env "${RABBIT_ENV[@]}" "$RABBITMQ_BIN/rabbitmqctl" -q -n "$RABBIT_NODE" await_startup --timeout 1 >/dev/null 2>&1 ;;
+    rabbitmq) port_open "$RABBITMQ_PORT" && port_open "$RABBITMQ_MANAGEMENT_PORT" && env "${RABBIT_ENV[@]}" "$RABBITMQ_BIN/rabbitmqctl" -q -n "$RABBIT_NODE" await_startup --timeout 1 >/dev/null 2>&1 ;;
     activemq) port_open "$AMQ_OPENWIRE_PORT" && port_open "$AMQ_STOMP_PORT" && port_open "$AMQ_AMQP_PORT" && port_open "$AMQ_MQTT_PORT" ;;
   esac
 }
@@ -368,10 +381,12 @@ cmd_env() {
 export CMP_KAFKA_BOOTSTRAP=$HOST:$KAFKA_PORT
 export CMP_KAFKA_SASL_SCRAM_BOOTSTRAP=$HOST:$KAFKA_SASL_PORT
 export CMP_RABBITMQ_AMQP=amqp://$HOST:$RABBITMQ_PORT
+export CMP_RABBITMQ_MANAGEMENT=http://$HOST:$RABBITMQ_MANAGEMENT_PORT
 export CMP_ACTIVEMQ_OPENWIRE=tcp://$HOST:$AMQ_OPENWIRE_PORT
 export CMP_ACTIVEMQ_STOMP=stomp://$HOST:$AMQ_STOMP_PORT
 export CMP_ACTIVEMQ_AMQP=amqp://$HOST:$AMQ_AMQP_PORT
 export CMP_ACTIVEMQ_MQTT=mqtt://$HOST:$AMQ_MQTT_PORT
+export CMP_ACTIVEMQ_USERS_FILE=$STATE/activemq/conf/users.properties
 export CMP_BROKERS_USER=$USER_NAME
 export CMP_BROKERS_PASSWORD=$PASSWORD
 EOF

@@ -48,7 +48,9 @@ def stack(clients, unique_name):
         delete(cfn, name)
 
 
-def mq_template(engine: str, queue: str, access: list[dict] | None = None, esm: dict | None = None) -> dict:
+def mq_template(engine: str, queue: str, access: list[dict] | None = None, esm: dict | None = None,
+                user: tuple[str, str] = (USER, PASSWORD)) -> dict:
+    """A broker whose user is ``user``, a secret with that user, the recording function and the mapping."""
     return {
         "Resources": {
             "Broker": {
@@ -61,11 +63,11 @@ def mq_template(engine: str, queue: str, access: list[dict] | None = None, esm: 
                     "DeploymentMode": "SINGLE_INSTANCE",
                     "PubliclyAccessible": False,
                     "AutoMinorVersionUpgrade": True,
-                    "Users": [{"Username": USER, "Password": PASSWORD}],
+                    "Users": [{"Username": user[0], "Password": user[1]}],
                     "Tags": [{"Key": "team", "Value": "cmp"}],
                 },
             },
-            "Secret": secret_resource(),
+            "Secret": secret_resource(*user),
             **function_resources(),
             "Mapping": {
                 "Type": "AWS::Lambda::EventSourceMapping",
@@ -111,7 +113,9 @@ def test_rabbitmq_broker_mapping_and_event_shape(clients, stack, unique_name):
             content_type="application/json", headers={"h1": "value1", "n": 10}, delivery_mode=2, priority=3,
             message_id="m-1", timestamp=1700000000, correlation_id="c-1",
         ))
-        out = stack(mq_template("RABBITMQ", queue, [{"Type": "VIRTUAL_HOST", "URI": "cmp"}]))
+        # a user of its own: mq:local creates the broker's users on the local RabbitMQ, the mapping reads as that user
+        app_user = (f"app-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex)
+        out = stack(mq_template("RABBITMQ", queue, [{"Type": "VIRTUAL_HOST", "URI": "cmp"}], user=app_user))
         assert out["BrokerId"].startswith("b-") and out["BrokerArn"].endswith(f":{out['BrokerId']}")
         assert out["BrokerArn"].startswith("arn:aws:mq:us-east-1:000000000000:broker:")
         assert out["Amqp"] == RABBITMQ
@@ -190,7 +194,8 @@ def test_activemq_broker_mapping_and_event_shape(clients, stack, unique_name):
     try:
         connection.send(f"/queue/{queue}", "ABC:AAAA", headers={"testKey": "testValue", "persistent": "true"})
         connection.send(f"/queue/{queue}", b"\x00\x01\x02", headers={"content-length": "3"})
-        out = stack(mq_template("ACTIVEMQ", queue))
+        app_user = (f"app-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex)  # created on the local ActiveMQ by mq:local
+        out = stack(mq_template("ACTIVEMQ", queue, user=app_user))
         assert out["OpenWire"].startswith("tcp://127.0.0.1:") and out["Stomp"] == ACTIVEMQ_STOMP
 
         events = receive(sqs, out["Sink"], 1)

@@ -14,7 +14,7 @@ from localstack.aws.api import CommonServiceException, RequestContext
 from localstack.aws.spec import load_service
 from localstack.services.moto import call_moto
 
-from . import config
+from . import config, users
 
 LOG = logging.getLogger(__name__)
 
@@ -131,19 +131,41 @@ KAFKA_HANDLERS = {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
-# Amazon MQ: moto answers NotFoundException for unknown brokers and is RUNNING at once; the patches set the
-# endpoints. DeleteBroker of an unknown broker is a KeyError (500) in moto.
+# Amazon MQ: moto answers NotFoundException for unknown brokers (but a 500 for DeleteBroker) and is RUNNING at once;
+# the patches set ids, ARNs and endpoints; the brokers' users become users of the local broker (``users``).
 
 
-def _delete_broker(context: RequestContext, request):
+def _broker(context: RequestContext, broker_id: str):
     from moto.mq.models import mq_backends
 
-    broker_id = request["BrokerId"]
-    if broker_id not in mq_backends[context.account_id][context.region].brokers:
+    broker = mq_backends[context.account_id][context.region].brokers.get(broker_id)
+    if broker is None:
         raise _not_found(f"Can't find requested broker [{broker_id}]. Make sure your broker exists.")
+    return broker
+
+
+def _create_broker(context: RequestContext, _request):
     response = call_moto(context)
-    response["BrokerId"] = broker_id
+    body = _wire_body(context)
+    users.provision(body.get("engineType", ""), body.get("users") or [])
     return response
 
 
-MQ_HANDLERS = {"DeleteBroker": _delete_broker}
+def _create_or_update_user(context: RequestContext, request):
+    broker = _broker(context, request["BrokerId"])
+    response = call_moto(context)
+    users.provision(broker.engine_type, [{**_wire_body(context), "username": request["Username"]}])
+    return response
+
+
+def _delete_broker(context: RequestContext, request):
+    _broker(context, request["BrokerId"])
+    return call_moto(context)
+
+
+MQ_HANDLERS = {
+    "CreateBroker": _create_broker,
+    "CreateUser": _create_or_update_user,
+    "UpdateUser": _create_or_update_user,
+    "DeleteBroker": _delete_broker,
+}

@@ -40,3 +40,18 @@ def activemq_endpoints() -> list[str]:
 def host_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     return parts.hostname or "127.0.0.1", int(parts.port)
+
+
+def rabbitmq_management() -> str:
+    """The management HTTP API (users, vhosts); Amazon MQ's RabbitMQ console URL."""
+    return _env("CMP_RABBITMQ_MANAGEMENT", "http://127.0.0.1:15672")
+
+
+def activemq_users_file() -> str:
+    """ActiveMQ's ``users.properties`` (next to it ``groups.properties``), re-read by the broker at every login."""
+    return _env("CMP_ACTIVEMQ_USERS_FILE", "")
+
+
+def admin_credentials() -> tuple[str, str]:
+    """The user ``scripts/brokers.sh`` creates on every broker."""
+    return _env("CMP_BROKERS_USER", "cmp"), _env("CMP_BROKERS_PASSWORD", "cmp-secret")

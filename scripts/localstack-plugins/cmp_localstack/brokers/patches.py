@@ -5,7 +5,8 @@ and a mismatch stops the provider from loading (and ``localstack.sh start`` befo
 1. ``FakeKafkaCluster._generate_arn``: AWS's cluster ARN is ``cluster/<name>/<uuid>-<n>`` for provisioned and
    serverless clusters (moto: ``cluster/<uuid>`` and ``serverless-cluster/<uuid>``).
 2. ``Broker.__init__``: AWS's broker id is ``b-<uuid>`` and its ARN ``broker:<name>:<id>`` (moto: 6 hex digits,
-   ``broker:<id>``); the endpoints are the local RabbitMQ / ActiveMQ (``config``) instead of ``mockmq``.
+   ``broker:<id>``); the endpoints are the local RabbitMQ / ActiveMQ (``config``) instead of ``mockmq``, a
+   RabbitMQ broker's console URL the local management API.
 """
 
 import logging
@@ -57,6 +58,8 @@ def apply_moto_patches() -> None:
             for instance in self.instances:
                 instance["endpoints"] = list(endpoints)
                 instance["ipAddress"] = "127.0.0.1"
+                if self.engine_type.upper() == "RABBITMQ":
+                    instance["consoleURL"] = config.rabbitmq_management()
 
         broker_init.__wrapped__ = orig_broker_init
         Broker.__init__ = broker_init

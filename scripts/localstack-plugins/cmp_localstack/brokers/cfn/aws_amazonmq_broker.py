@@ -44,7 +44,8 @@ class AmazonMqBrokerProvider(ResourceProvider[dict]):
         model["Arn"] = described["BrokerArn"]
         configuration = described.get("Configurations", {}).get("Current", {})
         model["ConfigurationId"] = configuration.get("Id")
-        model["ConfigurationRevision"] = configuration.get("Revision")
+        # a string, as GetAtt gives it (LocalStack drops stack outputs that resolve to numbers)
+        model["ConfigurationRevision"] = str(configuration.get("Revision", ""))
         instances = described.get("BrokerInstances", [])
         model["IpAddresses"] = [i["IpAddress"] for i in instances if i.get("IpAddress")]
         for attribute in set(ENDPOINT_ATTRIBUTES.values()):
