@@ -107,10 +107,12 @@ install_jars() { # Kafka (and its runtime dependencies) and ActiveMQ's AMQP tran
   log "resolving Kafka and the ActiveMQ AMQP transport from Maven Central (first time ~30 s)"
   rm -rf "$STATE/jars"
   mkdir -p "$STATE/jars"
-  mvn -q -B -Dstyle.color=never -f "$POMS/kafka-pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$STATE/jars/kafka" >&2 || die "Maven could not resolve Kafka ($POMS/kafka-pom.xml)"
-  mvn -q -B -Dstyle.color=never -f "$POMS/activemq-amqp-pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$STATE/jars/activemq" >&2 || die "Maven could not resolve activemq-amqp ($POMS/activemq-amqp-pom.xml)"
+  local pom
+  for pom in kafka activemq; do
+    mvn -B -ntp -f "$POMS/$pom-pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+      -DoutputDirectory="$STATE/jars/$pom" >"$STATE/maven-$pom.log" 2>&1 ||
+      { tail -n 30 "$STATE/maven-$pom.log" >&2; die "Maven could not resolve $POMS/$pom-pom.xml"; }
+  done
   echo "$hash" >"$STATE/.jars"
 }
 

@@ -236,3 +236,16 @@ def test_partial_batch_response_retries_from_the_lowest_failed_offset(clients, s
     assert [r["offset"] for r in retry["records"][f"{topic}-0"]] == [1, 2]  # offset 0 was committed
     assert quiet(sqs, out["Sink"], 3) == []  # retries exhausted (1): discarded, no destination
     assert committed(out["Mapping"], topic, 3) == 3
+
+
+def test_bisect_batch_on_function_error_splits_the_failed_batch(clients, stack, unique_name):
+    _, sqs, _ = clients
+    topic = f"bisect-{unique_name}"
+    produce(topic, b"a", b"poison", b"c", b"d")
+    out = stack(msk_template(topic, {"BatchSize": 10, "MaximumRetryAttempts": 1, "BisectBatchOnFunctionError": True,
+                                     "MaximumBatchingWindowInSeconds": 2}))
+    invocations = receive(sqs, out["Sink"], 3)
+    offsets = [[r["offset"] for r in e["records"][f"{topic}-0"]] for e in invocations]
+    assert offsets == [[0, 1, 2, 3], [0, 1], [2, 3]]  # [0, 1] fails again: retries exhausted, discarded
+    assert quiet(sqs, out["Sink"], 3) == []
+    assert committed(out["Mapping"], topic, 4) == 4
