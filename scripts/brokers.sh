@@ -3,7 +3,7 @@
 # scripts/localstack-plugins/cmp_localstack/brokers/ point clusters, brokers and event source mappings at them):
 #
 #   kafka     Apache Kafka 4.1 (KRaft, one node) from Maven Central, on Java 17: PLAINTEXT and SASL_PLAINTEXT
-#             (SCRAM-SHA-512/256) listeners
+#             (SCRAM-SHA-512/256, PLAIN) listeners
 #   rabbitmq  RabbitMQ 3.10 from Debian (rabbitmq-server): AMQP 0-9-1, vhosts "/" and "cmp", the management HTTP API
 #             (LocalStack's mq:local creates the users of CreateBroker/CreateUser through it)
 #   activemq  ActiveMQ Classic 5.17 from Debian (activemq): OpenWire, STOMP, AMQP 1.0 (transport from Maven
@@ -139,9 +139,10 @@ listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT,
 advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
-sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$USER_NAME="$PASSWORD";
 log.dirs=$d/data
 num.partitions=1
 auto.create.topics.enable=true

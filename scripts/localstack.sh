@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # LocalStack for the integration tests: an endpoint you already run, a Docker container, or
 # LocalStack 4.13.1 in host mode (no Docker) with this repo's plugins (Lambda as local Node.js
-# processes, DynamoDB on moto).
+# processes, DynamoDB on moto, a firing Scheduler, Amazon MSK / Amazon MQ backed by the brokers of
+# scripts/brokers.sh, whose addresses -- `brokers.sh env` -- are passed to LocalStack).
 #
 # usage: scripts/localstack.sh start|stop|status|logs [-f]|install|env
 #

@@ -143,7 +143,8 @@ def test_msk_cluster_mapping_and_function_from_cloudformation(clients, stack, un
     assert committed(out["Mapping"], topic, 2) == 2  # committed after the invoke; the group is the mapping's UUID
 
 
-def test_self_managed_kafka_over_sasl_scram(clients, stack, aws_client, unique_name):
+@pytest.mark.parametrize("auth", ["SASL_SCRAM_512_AUTH", "SASL_SCRAM_256_AUTH", "BASIC_AUTH"])
+def test_self_managed_kafka_over_sasl(clients, stack, unique_name, auth):
     _, sqs, lam = clients
     require_broker(KAFKA_SASL, "Kafka (SASL_PLAINTEXT)")
     topic = f"sm-{unique_name}"
@@ -155,7 +156,7 @@ def test_self_managed_kafka_over_sasl_scram(clients, stack, aws_client, unique_n
     mapping = lam.create_event_source_mapping(
         FunctionName=out["Fn"],
         SelfManagedEventSource={"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": [KAFKA_SASL]}},
-        SourceAccessConfigurations=[{"Type": "SASL_SCRAM_512_AUTH", "URI": out["Secret"]}],
+        SourceAccessConfigurations=[{"Type": auth, "URI": out["Secret"]}],
         SelfManagedKafkaEventSourceConfig={"ConsumerGroupId": f"group-{unique_name}"},
         Topics=[topic],
         StartingPosition="TRIM_HORIZON",
