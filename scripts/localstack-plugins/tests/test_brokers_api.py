@@ -242,3 +242,14 @@ def test_cloudformation_broker_attributes_and_delete(aws_client, unique_name):
         delete(cfn, unique_name)
     with pytest.raises(ClientError):
         mq.describe_broker(BrokerId=out["Id"])
+
+
+def test_installed_moto_has_the_shapes_the_patches_were_written_for():
+    from cmp_localstack.brokers.parity import EXPECTED_SHAPES
+    from cmp_localstack.ddb_moto.parity import check_moto_shapes
+
+    assert check_moto_shapes(shapes=EXPECTED_SHAPES) == []
+    changed = {**EXPECTED_SHAPES, ("mq/models.py", "Broker.__init__"): "0000000000000000"}
+    assert check_moto_shapes(shapes=changed) == [
+        "moto/mq/models.py: Broker.__init__ changed (fingerprint 585f84b3c6f23e58, expected 0000000000000000)"
+    ]

@@ -90,6 +90,7 @@ class BrokerPoller(Poller):
             self.source_arn = None
             self.aws_region = None
         self.esm_config = esm_config
+        self.last_error = ""  # logged once until it changes (a wrong password would log every back-off)
         # AWS sends Kafka and MQ events as they are, not wrapped in {"Records": [...]}
         processor.sender.payload_dict = False
 
@@ -106,10 +107,14 @@ class BrokerPoller(Poller):
         except EmptyPollResultsException:
             raise
         except Exception as e:  # noqa: BLE001
-            LOG.warning("event source mapping %s (%s): %s: %s", self.esm_config.get("UUID"), self.label, type(e).__name__, e,
-                        exc_info=LOG.isEnabledFor(logging.DEBUG))
+            error = f"{type(e).__name__}: {e}"
+            log = LOG.debug if error == self.last_error else LOG.warning
+            log("event source mapping %s (%s): %s", self.esm_config.get("UUID"), self.label, error,
+                exc_info=LOG.isEnabledFor(logging.DEBUG))
+            self.last_error = error
             self.disconnect()
             raise EmptyPollResultsException(service=self.event_source(), source_arn=self.label) from e
+        self.last_error = ""
 
     def empty(self) -> EmptyPollResultsException:
         return EmptyPollResultsException(service=self.event_source(), source_arn=self.label)

@@ -135,6 +135,7 @@ class KafkaPoller(BrokerPoller):
             enable_auto_commit=False,
             auto_offset_reset="latest" if position == "LATEST" else "earliest",
             max_poll_records=int(self.esm_config.get("BatchSize") or 100),
+            max_poll_interval_ms=910_000,  # a batch may take an invoke of 15 minutes (Lambda's maximum)
             client_id=f"lambda-esm-{self.esm_config['UUID']}",
             **self.connection_settings(),
         )

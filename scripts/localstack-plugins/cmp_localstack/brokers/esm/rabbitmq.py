@@ -71,8 +71,9 @@ class RabbitMqPoller(BrokerPoller):
 
         host, port = config.host_port(config.rabbitmq_amqp())
         username, password = secret_credentials(access_configs(self.esm_config)["BASIC_AUTH"])
+        # no heartbeats: a BlockingConnection only answers them while called, and an invoke may last 15 minutes
         self.connection = pika.BlockingConnection(
-            pika.ConnectionParameters(host, port, self.vhost, pika.PlainCredentials(username, password), heartbeat=30)
+            pika.ConnectionParameters(host, port, self.vhost, pika.PlainCredentials(username, password), heartbeat=0)
         )
         self.channel = self.connection.channel()
 
