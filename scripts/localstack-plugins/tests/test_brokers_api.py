@@ -47,6 +47,13 @@ def test_the_plugins_are_loaded_by_localstack():
     assert "cmp-brokers" in create_event_source_poller.manager.list_names()
     assert "cmp-brokers" in set_event_source_config_defaults.manager.list_names()
 
+    from cmp_localstack.offline_catalog import OfflineRuntimeCatalogPlugin
+    from localstack.utils.catalog.common import CloudFormationResourcesSupportAtRuntime
+
+    catalog = OfflineRuntimeCatalogPlugin()
+    for resource_type, service in (("AWS::MSK::Cluster", "kafka"), ("AWS::MSK::ServerlessCluster", "kafka"), ("AWS::AmazonMQ::Broker", "mq")):
+        assert catalog.get_cloudformation_resource_status(resource_type, service) == CloudFormationResourcesSupportAtRuntime.AVAILABLE
+
 
 @pytest.mark.parametrize(
     "auth, client_broker, expected",
