@@ -250,3 +250,35 @@ def test_bisect_batch_on_function_error_splits_the_failed_batch(clients, stack, 
     assert offsets == [[0, 1, 2, 3], [0, 1], [2, 3]]  # [0, 1] fails again: retries exhausted, discarded
     assert quiet(sqs, out["Sink"], 3) == []
     assert committed(out["Mapping"], topic, 4) == 4
+
+
+def test_records_older_than_maximum_record_age_go_to_the_destination(clients, stack, unique_name):
+    _, sqs, _ = clients
+    topic = f"age-{unique_name}"
+    producer = kafka.KafkaProducer(bootstrap_servers=KAFKA)
+    producer.send(topic, b"stale", timestamp_ms=int((time.time() - 120) * 1000))
+    producer.send(topic, b"fresh")
+    producer.flush(10)
+    producer.close()
+    out = stack(msk_template(topic, {
+        "BatchSize": 10, "MaximumRecordAgeInSeconds": 60,
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Dlq", "Arn"]}}},
+    }))
+    (event,) = receive(sqs, out["Sink"], 1)
+    assert [b64decode(r["value"]) for r in event["records"][f"{topic}-0"]] == [b"fresh"]
+    failure = receive(sqs, out["Dlq"], 1)[0]
+    assert "requestContext" not in failure  # nothing was invoked
+    assert failure["KafkaBatchInfo"]["recordsInfo"][f"{topic}-0"]["firstRecordOffset"] == "0"
+    assert committed(out["Mapping"], topic, 2) == 2
+
+
+def test_starting_position_at_timestamp(clients, stack, unique_name):
+    _, sqs, _ = clients
+    topic = f"at-{unique_name}"
+    produce(topic, b"before")
+    time.sleep(1.5)
+    start = time.time()
+    produce(topic, b"after")
+    out = stack(msk_template(topic, {"StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": start}))
+    events = receive(sqs, out["Sink"], 1)
+    assert [b64decode(r["value"]) for e in events for r in e["records"][f"{topic}-0"]] == [b"after"]

@@ -86,6 +86,7 @@ class KafkaPoller(BrokerPoller):
         self.consumer = None
         self.bootstrap = ""
         self.inflight: Inflight | None = None
+        self.newly_assigned: set = set()  # AT_TIMESTAMP: partitions to position before their records count
 
     def event_source(self) -> str:
         return "aws:kafka" if self.source_arn else "aws:SelfManagedKafka"
@@ -139,19 +140,15 @@ class KafkaPoller(BrokerPoller):
             client_id=f"lambda-esm-{self.esm_config['UUID']}",
             **self.connection_settings(),
         )
-        at_ms = float(self.esm_config.get("StartingPositionTimestamp") or 0) * 1000
+        poller = self
 
         class AtTimestamp(ConsumerRebalanceListener):
+            # no broker calls in here: kafka-python runs it inside poll(); ``positioned`` seeks afterwards
             def on_partitions_revoked(self, revoked):
                 pass
 
             def on_partitions_assigned(self, assigned):
-                fresh = [tp for tp in assigned if consumer.committed(tp) is None]
-                for tp, found in (consumer.offsets_for_times({tp: at_ms for tp in fresh}) or {}).items():
-                    if found is not None:
-                        consumer.seek(tp, found.offset)
-                    else:
-                        consumer.seek_to_end(tp)
+                poller.newly_assigned.update(assigned)
 
         try:
             consumer.subscribe(
@@ -201,12 +198,31 @@ class KafkaPoller(BrokerPoller):
         records: list = []
         while len(records) < size:
             remaining = deadline - time.monotonic()
-            polled = self.consumer.poll(timeout_ms=max(int(remaining * 1000), 0), max_records=size - len(records))
+            polled = self.positioned(self.consumer.poll(timeout_ms=max(int(remaining * 1000), 0), max_records=size - len(records)))
             for part in polled.values():
                 records.extend(part)
             if remaining <= 0 or (not polled and records):
                 break
         return records
+
+    def positioned(self, polled: dict) -> dict:
+        """AT_TIMESTAMP: seek newly assigned partitions to their committed offset or, for a partition the group has
+        none for, to the first record at or after ``StartingPositionTimestamp``; drop what was polled from them."""
+        if not self.newly_assigned:
+            return polled
+        assigned, self.newly_assigned = self.newly_assigned, set()
+        committed = {tp: self.consumer.committed(tp) for tp in assigned}
+        at = self.esm_config.get("StartingPositionTimestamp") or 0  # LocalStack hands over a datetime
+        at_ms = int((at.timestamp() if hasattr(at, "timestamp") else float(at)) * 1000)
+        found = self.consumer.offsets_for_times({tp: at_ms for tp, offset in committed.items() if offset is None}) or {}
+        for tp, offset in committed.items():
+            if offset is not None:
+                self.consumer.seek(tp, offset)
+            elif found.get(tp) is not None:
+                self.consumer.seek(tp, found[tp].offset)
+            else:
+                self.consumer.seek_to_end(tp)
+        return {tp: records for tp, records in polled.items() if tp not in assigned}
 
     @staticmethod
     def tp(record):
