@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # LocalStack for the integration tests: an endpoint you already run, a Docker container, or
 # LocalStack 4.13.1 in host mode (no Docker) with this repo's plugins (Lambda as local Node.js
-# processes, DynamoDB on moto, a firing Scheduler, EventBridge replays/retries/dead-letter queues).
+# processes, DynamoDB on moto, a firing Scheduler, EventBridge replays/retries/dead-letter queues, Amazon MSK /
+# Amazon MQ backed by the brokers of scripts/brokers.sh, whose addresses -- `brokers.sh env` -- are passed to LocalStack).
 #
 # usage: scripts/localstack.sh start|stop|status|logs [-f]|install|env
 #
@@ -58,6 +59,8 @@ MARKER="$VENV/.cmp-localstack-inputs"
 # installed with the venv, so the first Kinesis call does not run `npm install`
 KINESIS_MOCK_VERSION="0.5.2"
 KINESIS_MOCK_DIR="$VENV/cmp-libs/kinesis-local/$KINESIS_MOCK_VERSION"
+BROKERS_SH="$ROOT/scripts/brokers.sh"
+BROKER_CLIENTS="$ROOT/scripts/localstack/broker-clients.txt" # the MSK / Amazon MQ pollers' clients
 
 usage() { echo "usage: $(basename "$0") start|stop|status|logs [-f]|install|env" >&2; }
 log() { echo "[localstack] $*" >&2; }
@@ -207,11 +210,18 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
       -c "$CONSTRAINTS" -c "$TOOLS_CONSTRAINTS" \
       "localstack-core[runtime]==${LS_VERSION}" pytest setuptools
-    printf 'base=%s\nplugin=\n' "$base" >"$MARKER"
+    printf 'base=%s\nplugin=\nclients=\n' "$base" >"$MARKER"
     log "venv ready in $((SECONDS - t0)) s"
   fi
   install_compat
   install_kinesis_mock
+  local clients
+  clients="$(sha256sum "$BROKER_CLIENTS" | cut -d' ' -f1)"
+  if [[ "$(marker_get clients)" != "$clients" ]]; then
+    log "installing the broker clients (${BROKER_CLIENTS#"$ROOT"/})"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c "$CONSTRAINTS" -r "$BROKER_CLIENTS"
+    printf 'base=%s\nplugin=%s\nclients=%s\n' "$base" "$(marker_get plugin)" "$clients" >"$MARKER"
+  fi
   if [[ "$(marker_get plugin)" != "$plugin" ]]; then
     t0=$SECONDS
     log "installing the LocalStack plugins from ${PLUGINS_DIR#"$ROOT"/}"
@@ -224,16 +234,17 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
       --force-reinstall "$src/plugins"
     rm -rf "$src"
-    printf 'base=%s\nplugin=%s\n' "$base" "$plugin" >"$MARKER"
+    printf 'base=%s\nplugin=%s\nclients=%s\n' "$base" "$plugin" "$clients" >"$MARKER"
     log "plugins installed in $((SECONDS - t0)) s"
   fi
 }
 
-# prints "lambda=yes|no ddb=yes|no scheduler=yes|no events=yes|no archive=yes|no dashboard=yes|no snsbatch=yes|no" for the plugins
+# prints "lambda=yes|no ddb=yes|no scheduler=yes|no events=yes|no archive=yes|no dashboard=yes|no snsbatch=yes|no brokers=yes|no" for the plugins
 # as LocalStack's own loaders see them
 plugin_report() {
-  "$VENV/bin/python" - <<'EOF' 2>/dev/null || echo "lambda=no ddb=no scheduler=no events=no archive=no dashboard=no snsbatch=no"
+  "$VENV/bin/python" - <<'EOF' 2>/dev/null || echo "lambda=no ddb=no scheduler=no events=no archive=no dashboard=no snsbatch=no brokers=no"
 from localstack.runtime.hooks import on_infra_start
+from localstack.services.lambda_.hooks import create_event_source_poller, set_event_source_config_defaults
 from localstack.services.cloudformation.resource_provider import plugin_manager as cfn
 from localstack.services.lambda_.invocation.runtime_executor import EXECUTOR_PLUGIN_MANAGER as m
 from localstack.services.plugins import SERVICE_PLUGINS as S
@@ -245,6 +256,11 @@ found = {
     "archive": "AWS::Events::Archive" in cfn.list_names(),
     "dashboard": "AWS::CloudWatch::Dashboard" in cfn.list_names(),
     "snsbatch": "cmp_sns_batch_dlq" in on_infra_start.manager.list_names(),
+    "brokers": "local" in S.api_provider_specs.get("kafka", [])
+    and "local" in S.api_provider_specs.get("mq", [])
+    and {"AWS::MSK::Cluster", "AWS::MSK::ServerlessCluster", "AWS::AmazonMQ::Broker"} <= set(cfn.list_names())
+    and "cmp-brokers" in create_event_source_poller.manager.list_names()
+    and "cmp-brokers" in set_event_source_config_defaults.manager.list_names(),
 }
 print(" ".join(f"{k}={'yes' if v else 'no'}" for k, v in found.items()))
 EOF
@@ -316,6 +332,14 @@ start_host() {
   # LocalStack's start that the code it patches is what it was written for; check before starting too.
   "$VENV/bin/python" "$ROOT/scripts/localstack/check-patches.py" >&2 ||
     die "the LocalStack patches do not match the installed LocalStack (scripts/localstack/check-patches.py)"
+  # Amazon MSK and Amazon MQ on moto, backed by the local brokers of scripts/brokers.sh (their addresses: the
+  # CMP_* lines of `brokers.sh env`); event source mappings from them through the pollers' hooks.
+  [[ "$report" == *"brokers=yes"* ]] || die "the kafka:local / mq:local providers, the AWS::MSK::* / AWS::AmazonMQ::Broker resource providers or the cmp-brokers ESM hooks are not visible to LocalStack (try: rm -rf ~/.cache/plux; $0 install)"
+  provider_env+=(PROVIDER_OVERRIDE_KAFKA=local PROVIDER_OVERRIDE_MQ=local)
+  local line
+  while IFS= read -r line; do
+    [[ "$line" == "export CMP_"* ]] && provider_env+=("${line#export }")
+  done < <(bash "$BROKERS_SH" env)
 
   # What the emulated Node.js runtime offers functions besides their code: the AWS SDK v3 only.
   node "$ROOT/scripts/localstack/lambda-runtime-modules.mjs" "$STATE_DIR/lambda-runtime" >&2

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Install-time guard for the moto-backed DynamoDB providers (spec test T0).
+"""Install-time guard for the moto-backed providers: DynamoDB (spec test T0), Amazon MSK and Amazon MQ.
 
 Run it with the LocalStack venv's interpreter after installing localstack-core and the plugin package:
 
     <venv>/bin/python scripts/localstack/check-moto-parity.py            # version + shapes + plugin entry points
     <venv>/bin/python scripts/localstack/check-moto-parity.py --no-plugins  # before the plugin package is installed
 
-Exit 0: moto-ext is the version the patches in cmp_localstack/ddb_moto/patches.py were written for, every moto
-function they patch or rely on has the expected shape, and (unless --no-plugins) the entry points
-``dynamodb:moto`` / ``dynamodbstreams:moto`` are installed, resolve to LocalStack plugin specs and build their
-services (what LocalStack does on first use; this also applies the moto patches in this throw-away process).
+Exit 0: moto-ext is the version the patches in cmp_localstack/ddb_moto/patches.py and cmp_localstack/brokers/patches.py
+were written for, every moto function they patch or rely on has the expected shape, and (unless --no-plugins) the
+entry points ``dynamodb:moto`` / ``dynamodbstreams:moto`` / ``kafka:local`` / ``mq:local`` are installed, resolve to
+LocalStack plugin specs and build their services (what LocalStack does on first use; this also applies the moto
+patches in this throw-away process).
 Exit 1 with one line per problem otherwise. Does not import moto (reads its source with ``ast``); takes < 1 s
 without the plugin check, ~2-3 s with it (that imports LocalStack and moto's DynamoDB).
 """
@@ -19,14 +20,16 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PARITY_PY = os.path.join(HERE, "..", "localstack-plugins", "cmp_localstack", "ddb_moto", "parity.py")
+PLUGINS = os.path.join(HERE, "..", "localstack-plugins", "cmp_localstack")
+PARITY_PY = os.path.join(PLUGINS, "ddb_moto", "parity.py")
+BROKERS_PARITY_PY = os.path.join(PLUGINS, "brokers", "parity.py")
 ENTRY_POINT_GROUP = "localstack.aws.provider"
-REQUIRED_PLUGINS = ("dynamodb:moto", "dynamodbstreams:moto")
+REQUIRED_PLUGINS = ("dynamodb:moto", "dynamodbstreams:moto", "kafka:local", "mq:local")
 
 
-def load_parity():
+def load_parity(path=PARITY_PY, name="_cmp_ddb_moto_parity"):
     # by file path: works whether or not the plugin package is installed, and imports nothing else from it
-    spec = importlib.util.spec_from_file_location("_cmp_ddb_moto_parity", PARITY_PY)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -71,26 +74,30 @@ def check_plugins() -> list[str]:
 
 def main(argv: list[str]) -> int:
     parity = load_parity()
+    brokers = load_parity(BROKERS_PARITY_PY, "_cmp_brokers_parity").EXPECTED_SHAPES
     if "--print-fingerprints" in argv:
-        for (rel, qualname), fp in parity.fingerprints().items():
-            print(f'    ("{rel}", "{qualname}"): "{fp}",')
+        for title, shapes in (("ddb_moto/parity.py", None), ("brokers/parity.py", brokers)):
+            print(f"# {title}")
+            for (rel, qualname), fp in parity.fingerprints(None, shapes).items():
+                print(f'    ("{rel}", "{qualname}"): "{fp}",')
         return 0
-    moto_problems = parity.check_moto_version() + parity.check_moto_shapes()
+    moto_problems = parity.check_moto_version() + parity.check_moto_shapes() + parity.check_moto_shapes(shapes=brokers)
     plugin_problems = [] if "--no-plugins" in argv else check_plugins()
     if moto_problems or plugin_problems:
-        print("check-moto-parity: FAILED — the moto-backed DynamoDB providers cannot be trusted:", file=sys.stderr)
+        print("check-moto-parity: FAILED — the moto-backed providers cannot be trusted:", file=sys.stderr)
         for p in moto_problems + plugin_problems:
             print(f"  - {p}", file=sys.stderr)
         if moto_problems:
             print(
-                "  (review scripts/localstack-plugins/cmp_localstack/ddb_moto/patches.py against the installed moto, "
-                "then update parity.py with --print-fingerprints)",
+                "  (review scripts/localstack-plugins/cmp_localstack/{ddb_moto,brokers}/patches.py against the installed "
+                "moto, then update their parity.py with --print-fingerprints)",
                 file=sys.stderr,
             )
         return 1
     print(f"check-moto-parity: OK ({parity.EXPECTED_DIST}=={parity.EXPECTED_VERSION}, "
-          f"{len(parity.EXPECTED_SHAPES)} moto definitions as expected"
-          + ("" if "--no-plugins" in argv else ", dynamodb:moto + dynamodbstreams:moto installed") + ")")
+          f"{len(parity.EXPECTED_SHAPES) + len(brokers)} moto definitions as expected"
+          + ("" if "--no-plugins" in argv else ", dynamodb:moto + dynamodbstreams:moto installed, kafka:local + mq:local installed")
+          + ")")
     return 0
 
 

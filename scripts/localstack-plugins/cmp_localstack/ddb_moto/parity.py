@@ -66,12 +66,12 @@ def _find(tree: ast.AST, qualname: str) -> ast.AST | None:
     return node
 
 
-def fingerprints(moto_dir: str | None = None) -> dict[tuple[str, str], str | None]:
-    """Current fingerprint of every entry of EXPECTED_SHAPES (None: file or definition missing)."""
+def fingerprints(moto_dir: str | None = None, shapes: dict | None = None) -> dict[tuple[str, str], str | None]:
+    """Current fingerprint of every entry of ``shapes`` (default EXPECTED_SHAPES; None: file or definition missing)."""
     moto_dir = moto_dir or moto_package_dir()
     result: dict[tuple[str, str], str | None] = {}
     trees: dict[str, ast.AST | None] = {}
-    for rel, qualname in EXPECTED_SHAPES:
+    for rel, qualname in EXPECTED_SHAPES if shapes is None else shapes:
         if rel not in trees:
             path = os.path.join(moto_dir, rel) if moto_dir else None
             try:
@@ -109,13 +109,15 @@ def check_moto_version() -> list[str]:
     return []
 
 
-def check_moto_shapes(moto_dir: str | None = None) -> list[str]:
+def check_moto_shapes(moto_dir: str | None = None, shapes: dict | None = None) -> list[str]:
+    """Problems with the installed moto against ``shapes`` (default EXPECTED_SHAPES; other plugins pass their own)."""
+    shapes = EXPECTED_SHAPES if shapes is None else shapes
     moto_dir = moto_dir or moto_package_dir()
     if not moto_dir:
         return ["moto is not importable (no 'moto' package on sys.path)"]
     problems = []
-    for (rel, qualname), actual in fingerprints(moto_dir).items():
-        expected = EXPECTED_SHAPES[(rel, qualname)]
+    for (rel, qualname), actual in fingerprints(moto_dir, shapes).items():
+        expected = shapes[(rel, qualname)]
         if actual is None:
             problems.append(f"moto/{rel}: {qualname} not found")
         elif actual != expected:
