@@ -35,6 +35,16 @@ step "unit tests";  npx jest --selectProjects unit
 # node_modules/.cache/cdk-messaging-patterns/python-smoke/).
 step "smoke test";  npx jest --selectProjects smoke --runInBand
 
+step "brokers"
+# Kafka, RabbitMQ and ActiveMQ on this machine (scripts/brokers.sh), behind LocalStack's MSK and Amazon MQ:
+# started first, so LocalStack is given their addresses.
+brokers_started_here=0
+if ! bash scripts/brokers.sh status >/dev/null 2>&1; then
+  bash scripts/brokers.sh start
+  brokers_started_here=1
+fi
+eval "$(bash scripts/brokers.sh env)"
+
 step "emulator"
 started_here=0
 if ! bash scripts/localstack.sh status >/dev/null 2>&1; then
@@ -43,6 +53,7 @@ if ! bash scripts/localstack.sh status >/dev/null 2>&1; then
 fi
 stop_emulator() {
   if [[ $started_here == 1 ]]; then bash scripts/localstack.sh stop || true; fi
+  if [[ $brokers_started_here == 1 ]]; then bash scripts/brokers.sh stop || true; fi
 }
 trap stop_emulator EXIT
 eval "$(bash scripts/localstack.sh env)"
