@@ -7,6 +7,7 @@ export * from './dashboard';
 export * from './delay-queue';
 export * from './priority-queue';
 export * from './request-reply';
+export * from './saga';
 export * from './sequential-convoy';
 export * from './stream-pipeline';
 export * from './idempotency';

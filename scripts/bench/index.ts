@@ -5,11 +5,15 @@
  */
 import { main as benchIdempotency } from './idempotency';
 import { benchPublish } from './publish';
+import { benchSaga } from './saga';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   idempotency: benchIdempotency,
   publish: async () => {
     await benchPublish();
+  },
+  saga: async () => {
+    await benchSaga();
   },
 };
 

@@ -20,6 +20,7 @@ export const ALL_CONSTRUCTS_COVERED = [
   'IdempotencyTable',
   'PriorityQueue',
   'RequestReply',
+  'Saga',
   'SequentialConvoy',
   'StreamPipeline',
   'WorkQueue',
@@ -61,6 +62,8 @@ import {
   ReplayedEvents,
   RequestReply,
   RouteTarget,
+  Saga,
+  SagaTask,
   SequentialConvoy,
   StreamPipeline,
   WorkQueue,
@@ -242,6 +245,28 @@ const clicks = new StreamPipeline(stack, 'Clicks', {
 clicks.connectProducer(producer);
 clicks.grantConsumeOnFailureMessages(operator);
 ops.addPattern(clicks);
+
+// Saga: actions and compensations (a function, a queue message), a callback with timeout and heartbeat, a
+// parallel step, a forEach step; Standard, logged and traced.
+const sagaSteps = fn('SagaSteps');
+const approvals = new sqs.Queue(stack, 'Approvals', { enforceSSL: true });
+const orderSaga = new Saga(stack, 'OrderSaga', {
+  steps: [
+    { name: 'reserve', action: SagaTask.invoke(sagaSteps), compensation: SagaTask.invoke(sagaSteps) },
+    {
+      name: 'approve',
+      action: SagaTask.callbackQueue(approvals),
+      timeout: Duration.days(2),
+      heartbeat: Duration.hours(6),
+      condition: sfn.Condition.numberGreaterThan('$.input.amount', 1000),
+    },
+    { name: 'charge', action: SagaTask.invoke(sagaSteps), compensation: SagaTask.sendMessage(approvals), retry: { maxAttempts: 5 } },
+  ],
+  dashboard: ops,
+});
+orderSaga.connectProducer(producer);
+orderSaga.connectConsumer(ordersConsumer);
+orderSaga.grantResume(operator);
 ops.addPattern(orders);
 
 // Every construct's metrics, on a dashboard.
@@ -269,8 +294,8 @@ const metrics: cloudwatch.IMetric[] = [
 ];
 new cloudwatch.Dashboard(stack, 'Dashboard', { widgets: [[new cloudwatch.GraphWidget({ title: 'kit', left: metrics })]] });
 
-const patterns: MessagingPattern[] = [idempotency, orders, convoy, jobs, urgent, reminders, claims, quotes, reasons, redrive, router, fanOut, clicks];
-if (ops.patternsShown.length !== 3) throw new Error('dashboard');
+const patterns: MessagingPattern[] = [idempotency, orders, convoy, jobs, urgent, reminders, claims, quotes, reasons, redrive, router, fanOut, clicks, orderSaga];
+if (ops.patternsShown.length !== 4) throw new Error('dashboard');
 if (!orders.alarms.includes(ownAlarm) || patterns.some((p) => !Array.isArray(p.alarms))) throw new Error('alarms');
 
 // A rejected prop, in an app of its own: the kit's error, with its problem codes.
