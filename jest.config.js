@@ -22,6 +22,15 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
     },
     {
+      // The gates over every synthesized template (test/gates/gates.gate.ts): cfn-lint, cdk-nag,
+      // acknowledgement reasons, secure defaults. No emulator; needs the build (dist/lambda).
+      displayName: 'gates',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/gates'],
+      testMatch: ['**/*.gate.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
       displayName: 'integration',
       testEnvironment: 'node',
       roots: ['<rootDir>/integration'],

@@ -4,13 +4,24 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ClaimCheck, DeadLetterQueueRedrive, DelayQueue, FailureReasonStore, IdempotencyTable, PriorityQueue, RequestReply, SequentialConvoy, WorkQueue } from '../lib';
+import {
+  ClaimCheck,
+  DeadLetterQueueRedrive,
+  DelayQueue,
+  FailureReasonStore,
+  IdempotencyTable,
+  PriorityQueue,
+  RequestReply,
+  SequentialConvoy,
+  WorkQueue,
+} from '../lib';
 // The showcase deploys the kit's example handlers, which are internal to the kit: an app of your
 // own writes its handlers and passes its functions in.
+import { deadLetterQueueAlarm } from '../lib/core/alarms';
 import { KitFunction, type KitFunctionProps } from '../lib/core/kit-function';
-import { acknowledgeDeadLetterQueue, acknowledgeWildcardResource } from '../lib/core/nag';
+import { acknowledgeWildcardResource } from '../lib/core/nag';
+import { buildQueue } from '../lib/core/queue-builder';
 
 const SYNC_ONLY = "Invoked only by an SQS event source mapping (synchronously): failed messages go to the queue's dead-letter queue.";
 
@@ -54,12 +65,14 @@ export class ShowcaseStack extends Stack {
     const alarms = { alarmTopic };
 
     // What the example consumers processed (read by the demo).
-    const results = new sqs.Queue(this, 'Results', {
-      enforceSSL: true,
-      retentionPeriod: Duration.days(1),
-      deadLetterQueue: { maxReceiveCount: 5, queue: new sqs.Queue(this, 'ResultsDeadLetters', { enforceSSL: true }) },
+    // The kit's queue defaults (SSE-SQS, TLS-only, a dead-letter queue), same ids as before, and
+    // an alarm on its dead letters like every other queue here.
+    const { queue: results, deadLetterQueue: resultsDeadLetters } = buildQueue(this, {
+      queueProps: { retentionPeriod: Duration.days(1) },
+      ids: { queue: 'Results', deadLetterQueue: 'ResultsDeadLetters' },
+      deadLetterQueueOf: 'the results queue',
     });
-    acknowledgeDeadLetterQueue(results.deadLetterQueue!.queue, 'the results queue');
+    deadLetterQueueAlarm(this, alarms, resultsDeadLetters, 'Showcase results queue', 'ResultsDeadLetterQueueNotEmpty');
     const reporting = (fn: lambda.Function) => {
       fn.addEnvironment('RESULTS_QUEUE_URL', results.queueUrl);
       results.grantSendMessages(fn);

@@ -28,6 +28,11 @@ if ! diff -u API.md "$api_tmp/API.md" >"$api_tmp/api.diff"; then
 fi
 rm -rf "$api_tmp"
 step "unit tests";  npx jest --selectProjects unit
+# Gates over every synthesized template: the showcase (`cdk synth`, each set of context flags) and
+# one stack per public construct. cfn-lint (pinned, in .venv-tools/, built here on first use by
+# scripts/gates/tools.sh: needs PyPI or pip's cache once), cdk-nag AwsSolutions and Serverless,
+# acknowledgement reasons, secure defaults. No emulator. See test/gates/gates.gate.ts.
+step "gates";       npx jest --selectProjects gates --runInBand
 # Smoke: the packed kit in fresh CDK apps at the lowest aws-cdk-lib and constructs the peer ranges
 # allow and at the newest on npm (type check with skipLibCheck off, synth of every construct), and
 # the Python wheel (jsii-pacmak) synthesizing a WorkQueue through the binding, compared with the

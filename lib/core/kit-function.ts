@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { dependOnPoliciesOf } from './dependencies';
 import { KIT_FUNCTION_MEMORY_MB, KIT_FUNCTION_TIMEOUT, KIT_LOG_RETENTION } from './defaults';
 import { handlerCode } from './handler-code';
 
@@ -68,6 +69,8 @@ export class KitFunction extends lambda.Function {
       code: handlerCode(props.handler),
       handler: 'index.handler',
     });
+    // The function waits for its role's policies; the role itself it references already (W3005).
+    dependOnPoliciesOf(this, this.role);
     if ((props.functionProps?.tracing ?? lambda.Tracing.ACTIVE) === lambda.Tracing.ACTIVE && !props.functionProps?.role) {
       Validations.of(role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',

@@ -6,13 +6,27 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MessagingPatternProps, validateAlarms } from '../core/alarms';
-import { REDRIVE_FUNCTION_TIMEOUT, REDRIVE_SCHEDULE_MAX_EVENT_AGE, REDRIVE_SCHEDULE_RETRY_ATTEMPTS } from '../core/defaults';
+import { MessagingPatternProps, createAlarm, validateAlarms } from '../core/alarms';
+import {
+  DEAD_LETTER_ALARM_THRESHOLD,
+  DEAD_LETTER_RETENTION,
+  REDRIVE_FUNCTION_TIMEOUT,
+  REDRIVE_SCHEDULE_MAX_EVENT_AGE,
+  REDRIVE_SCHEDULE_RETRY_ATTEMPTS,
+} from '../core/defaults';
 import { KitFunction } from '../core/kit-function';
 import { MAX_REDRIVE_RATE } from '../core/limits';
+import { queueMetric } from '../core/metrics';
+import { acknowledgeDeadLetterQueue } from '../core/nag';
 import { MessagingPattern } from '../core/pattern';
+import { buildQueue } from '../core/queue-builder';
 import { PropsValidator, isUnresolved } from '../core/validation';
 import { ENV } from '../core/wire';
+
+/** The id of the alarm on the schedule's dead-letter queue, for `alarms.overrides`. */
+const SCHEDULE_DEAD_LETTER_ALARM = 'ScheduleDeadLetterQueueNotEmpty';
+/** The ids of DeadLetterQueueRedrive's alarms (created with a `schedule` only). */
+const REDRIVE_ALARMS = [SCHEDULE_DEAD_LETTER_ALARM];
 
 /** Props of {@link DeadLetterQueueRedrive}. */
 export interface DeadLetterQueueRedriveProps extends MessagingPatternProps {
@@ -68,6 +82,9 @@ export interface DeadLetterQueueRedriveProps extends MessagingPatternProps {
  * `{ "action": "cancel" }`; `maxMessagesPerSecond` in the payload overrides the rate once. For an
  * interactive redrive with a progress display, use `scripts/dlq.ts redrive`.
  *
+ * Alarms (ids for `alarms.overrides`), with a `schedule` only: `ScheduleDeadLetterQueueNotEmpty`, on
+ * the dead-letter queue of the schedule (ticks EventBridge could not deliver to the function).
+ *
  * @example
  * const orders = new WorkQueue(this, 'Orders', { consumer });
  * new DeadLetterQueueRedrive(this, 'OrdersRedrive', { sourceQueue: orders.queue });
@@ -79,6 +96,11 @@ export class DeadLetterQueueRedrive extends MessagingPattern {
   public readonly deadLetterQueue: sqs.IQueue;
   /** The schedule's rule, when a schedule was given. */
   public readonly rule?: events.Rule;
+  /**
+   * Where EventBridge puts the schedule's ticks it could not deliver to the function, watched by an
+   * alarm; when a schedule was given.
+   */
+  public readonly scheduleDeadLetterQueue?: sqs.IQueue;
 
   constructor(scope: Construct, id: string, props: DeadLetterQueueRedriveProps) {
     super(scope, id, props);
@@ -123,7 +145,7 @@ export class DeadLetterQueueRedrive extends MessagingPattern {
       }
     }
     v.integerInRange('maxMessagesPerSecond', props.maxMessagesPerSecond, 1, MAX_REDRIVE_RATE);
-    validateAlarms(v, props.alarms, []);
+    validateAlarms(v, props.alarms, REDRIVE_ALARMS);
     v.throwIfInvalid();
 
     if (props.sourceQueue instanceof sqs.Queue && !sourceDlq) {
@@ -168,17 +190,28 @@ export class DeadLetterQueueRedrive extends MessagingPattern {
         schedule: props.schedule,
         description: `Redrives the dead-letter queue of ${this.node.path}`,
       });
+      // A tick carries no data, but one EventBridge cannot deliver means no scheduled redrive ran:
+      // it lands here, and the alarm says so.
+      this.scheduleDeadLetterQueue = buildQueue(this, {
+        deployDeadLetterQueue: false,
+        queueProps: { retentionPeriod: DEAD_LETTER_RETENTION },
+        ids: { queue: 'ScheduleDeadLetterQueue' },
+      }).queue;
+      acknowledgeDeadLetterQueue(this.scheduleDeadLetterQueue, 'the redrive schedule');
       this.rule.addTarget(
         new targets.LambdaFunction(this.function, {
           event: events.RuleTargetInput.fromObject({ action: 'start', trigger: 'schedule' }),
           retryAttempts: REDRIVE_SCHEDULE_RETRY_ATTEMPTS,
           maxEventAge: REDRIVE_SCHEDULE_MAX_EVENT_AGE,
+          deadLetterQueue: this.scheduleDeadLetterQueue,
         }),
       );
-      Validations.of(this.rule).acknowledge({
-        id: 'Serverless-EventBusDLQ',
-        reason:
-          'The event is a constant schedule tick carrying no data: a tick that cannot be delivered loses nothing (the messages stay in the dead-letter queue) and the next tick redrives them.',
+      createAlarm(this, props.alarms, {
+        id: SCHEDULE_DEAD_LETTER_ALARM,
+        metric: queueMetric(this.scheduleDeadLetterQueue, 'ApproximateNumberOfMessagesVisible'),
+        threshold: DEAD_LETTER_ALARM_THRESHOLD,
+        description: () =>
+          `Redrive ${this.node.path}: EventBridge could not deliver the schedule's ticks to the redrive function, so scheduled redrives did not run (the dead letters are still in their queue). Check the function and its resource policy; the ticks carry no data (purge them once fixed).`,
       });
     }
   }

@@ -115,7 +115,10 @@ export class FanOutLambdaSubscription extends MessagingPattern {
       deadLetterQueue: this.subscriptionDeadLetterQueue,
       region: topicRegionFor(this.topic, props.fn),
     });
-    if (this.subscriptionDeadLetterQueue) this.subscription.node.addDependency(this.subscriptionDeadLetterQueue);
+    // SNS may redrive from the first message on: the dead-letter queue's policy (which lets SNS
+    // send) exists first. The queue itself is a dependency already, through the redrive policy's ARN.
+    const dlqPolicy = this.subscriptionDeadLetterQueue?.node.tryFindChild('Policy'); // the queue's sqs.QueuePolicy
+    if (dlqPolicy) this.subscription.node.addDependency(dlqPolicy);
 
     subscriptionDeadLetterQueueAlarm(this, props.alarms, this.subscriptionDeadLetterQueue, `Fan-out subscription ${this.node.path}`);
   }

@@ -225,8 +225,10 @@ export class FanOutSubscription extends MessagingPattern {
         deadLetterQueue: this.subscriptionDeadLetterQueue,
       }),
     );
-    // SNS may redrive from the first message on: the dead-letter queue's policy exists first.
-    if (this.subscriptionDeadLetterQueue) this.subscription.node.addDependency(this.subscriptionDeadLetterQueue);
+    // SNS may redrive from the first message on: the dead-letter queue's policy (which lets SNS
+    // send) exists first. The queue itself is a dependency already, through the redrive policy's ARN.
+    const dlqPolicy = this.subscriptionDeadLetterQueue?.node.tryFindChild('Policy'); // the queue's sqs.QueuePolicy
+    if (dlqPolicy) this.subscription.node.addDependency(dlqPolicy);
 
     if (props.consumer) {
       this.workQueue = new WorkQueue(this, 'WorkQueue', {

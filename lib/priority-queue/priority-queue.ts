@@ -34,7 +34,7 @@ import { QueueInputProps, buildQueue, createQueueKey, validateQueueInputs } from
 import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
 import { ENV } from '../core/wire';
 import { allocateConcurrency } from './private/concurrency';
-import { buildDispatcher } from './private/dispatcher';
+import { DISPATCH_SCHEDULE_DEAD_LETTER_ALARM, buildDispatcher } from './private/dispatcher';
 
 /** How the consumer drains the levels. */
 export enum PriorityMode {
@@ -54,8 +54,11 @@ export enum PriorityMode {
 const LEVEL_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 /** The most weighted-mode concurrency the levels can share. */
 const MAX_TOTAL_CONCURRENCY = 10_000;
-/** Alarm ids of each level, for `alarms.overrides` (an override applies to every level). */
-const PRIORITY_QUEUE_ALARMS = [DEAD_LETTER_QUEUE_ALARM, OLDEST_MESSAGE_ALARM];
+/**
+ * Alarm ids, for `alarms.overrides`: each level's (an override applies to every level), and, in
+ * strict mode, the dispatch schedule's dead-letter queue's.
+ */
+const PRIORITY_QUEUE_ALARMS = [DEAD_LETTER_QUEUE_ALARM, OLDEST_MESSAGE_ALARM, DISPATCH_SCHEDULE_DEAD_LETTER_ALARM];
 
 /** Props of {@link PriorityQueue}. */
 export interface PriorityQueueProps extends QueueInputProps, MessagingPatternProps {
@@ -189,6 +192,10 @@ export interface PriorityLevel {
  * processed before an earlier high one). `STRICT`: a dispatcher polls the levels in order and
  * invokes the consumer one batch at a time; strict precedence at the throughput of one consumer.
  *
+ * Alarms (ids for `alarms.overrides`): `DeadLetterQueueNotEmpty` and `OldestMessageTooOld` on every
+ * level, and in strict mode `DispatchScheduleDeadLetterQueueNotEmpty`, on the dead-letter queue of
+ * the dispatcher's schedule (ticks EventBridge could not deliver to the dispatcher).
+ *
  * @example
  * const jobs = new PriorityQueue(this, 'Jobs', { consumer: fn, maxConcurrency: 30 });
  * jobs.connectProducer(apiFn); // grants sending and sets PRIORITY_QUEUE_CONFIG
@@ -208,6 +215,8 @@ export class PriorityQueue extends MessagingPattern {
   public readonly dispatcher?: lambda.Function;
   /** Strict mode: the schedule that starts the dispatcher every minute. */
   public readonly dispatchSchedule?: events.Rule;
+  /** Strict mode: where EventBridge puts the schedule's ticks it could not deliver to the dispatcher, watched by an alarm. */
+  public readonly dispatchScheduleDeadLetterQueue?: sqs.IQueue;
   /**
    * The producer's configuration (JSON: levels in order with their queue URLs, and the default
    * level), for an environment variable read by `PriorityQueueProducer.fromEnvironment()`.
@@ -421,9 +430,11 @@ export class PriorityQueue extends MessagingPattern {
         batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
         lowestLevelEvery: Math.max(2, Math.round(1 / share)),
         enabled: props.enabled ?? true,
+        alarms: props.alarms,
       });
       this.dispatcher = built.dispatcher;
       this.dispatchSchedule = built.schedule;
+      this.dispatchScheduleDeadLetterQueue = built.scheduleDeadLetterQueue;
     }
 
     this.producerConfig = Stack.of(this).toJsonString({

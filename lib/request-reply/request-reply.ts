@@ -1,4 +1,4 @@
-import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -7,8 +7,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MessagingPatternProps } from '../core/alarms';
+import { AlarmsProps, MessagingPatternProps, createAlarm, validateAlarms } from '../core/alarms';
 import {
+  DEAD_LETTER_ALARM_THRESHOLD,
+  DEAD_LETTER_RETENTION,
   DEFAULT_BATCH_SIZE,
   MAX_REPLY_QUEUE_IDLE_TIMEOUT,
   MIN_REPLY_QUEUE_IDLE_TIMEOUT,
@@ -19,12 +21,18 @@ import {
 import { connectFunction } from '../core/grants';
 import { KitFunction } from '../core/kit-function';
 import { SQS_SMALL_BATCH_SIZE } from '../core/limits';
-import { acknowledgeWildcardResource } from '../core/nag';
+import { queueMetric } from '../core/metrics';
+import { acknowledgeDeadLetterQueue, acknowledgeWildcardResource } from '../core/nag';
 import { MessagingPattern } from '../core/pattern';
-import { QueueInputProps } from '../core/queue-builder';
+import { QueueInputProps, buildQueue } from '../core/queue-builder';
 import { PropsValidator, describeValue, isUnresolved } from '../core/validation';
 import { ENV } from '../core/wire';
-import { WorkQueue, WorkQueueProps, validateWorkQueueProps } from '../work-queue/work-queue';
+import { WORK_QUEUE_ALARMS, WorkQueue, WorkQueueProps, validateWorkQueueProps } from '../work-queue/work-queue';
+
+/** The id of the alarm on the reaper schedule's dead-letter queue, for `alarms.overrides`. */
+const REAPER_SCHEDULE_DEAD_LETTER_ALARM = 'ReaperScheduleDeadLetterQueueNotEmpty';
+/** The ids of RequestReply's alarms: the request queue's (a work queue's), and the reaper schedule's. */
+const REQUEST_REPLY_ALARMS = [...WORK_QUEUE_ALARMS, REAPER_SCHEDULE_DEAD_LETTER_ALARM];
 
 /** Props of {@link RequestReply}. */
 export interface RequestReplyProps extends QueueInputProps, MessagingPatternProps {
@@ -92,6 +100,10 @@ export interface RequestReplyProps extends QueueInputProps, MessagingPatternProp
  * a reply can never reach another requester; replies nobody waits for (timed out, duplicates) are
  * dropped with a log. A scheduled reaper deletes reply queues whose requester is gone.
  *
+ * Alarms (ids for `alarms.overrides`): the request queue's `DeadLetterQueueNotEmpty` and
+ * `OldestMessageTooOld`, and `ReaperScheduleDeadLetterQueueNotEmpty`, on the dead-letter queue of
+ * the reaper's schedule (ticks EventBridge could not deliver to the reaper).
+ *
  * @example
  * const quotes = new RequestReply(this, 'Quotes', { responder: quoteFn });
  * quotes.connectRequester(apiFn);   // apiFn: SqsRequester.fromEnvironment().request(payload, { timeoutMs: 5000 })
@@ -113,6 +125,11 @@ export class RequestReply extends MessagingPattern {
   public readonly reaper: lambda.Function;
   /** How long a reply queue may go unused before it is deleted. */
   public readonly replyQueueIdleTimeout: Duration;
+  /**
+   * Where EventBridge puts the reaper's schedule ticks it could not deliver (the function was
+   * missing, or its resource policy refused EventBridge), watched by an alarm.
+   */
+  public readonly reaperScheduleDeadLetterQueue: sqs.IQueue;
 
   constructor(scope: Construct, id: string, props: RequestReplyProps) {
     super(scope, id, props);
@@ -127,7 +144,7 @@ export class RequestReply extends MessagingPattern {
       consumerTimeout: props.responderTimeout,
       batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
       maxConcurrency: props.maxConcurrency,
-      alarms: props.alarms,
+      alarms: requestAlarms(props.alarms),
     };
     const v = new PropsValidator(this);
     v.check(
@@ -154,6 +171,7 @@ export class RequestReply extends MessagingPattern {
         );
       }
     }
+    validateAlarms(v, props.alarms, REQUEST_REPLY_ALARMS);
     // The request side's problems (shared queue props, concurrency, alarms, visibility timeout) and
     // this construct's own come out together, under this construct's path.
     validateWorkQueueProps(v, { ...requestsProps, batchSize: undefined });
@@ -210,11 +228,23 @@ export class RequestReply extends MessagingPattern {
       schedule: props.reaperSchedule ?? events.Schedule.rate(Duration.minutes(minutes)),
       description: `Deletes idle reply queues of ${this.node.path}`,
     });
-    rule.addTarget(new targets.LambdaFunction(this.reaper, { retryAttempts: 0 }));
-    Validations.of(rule).acknowledge({
-      id: 'Serverless-EventBusDLQ',
-      reason: 'The event is a schedule tick carrying no data: a tick that cannot be delivered loses nothing, the next one reaps.',
+    // A tick carries no data, but one EventBridge cannot deliver means the reaper is not running
+    // (reply queues pile up towards the account's queue quota): it lands here, and the alarm says so.
+    this.reaperScheduleDeadLetterQueue = buildQueue(this, {
+      deployDeadLetterQueue: false,
+      queueProps: { retentionPeriod: DEAD_LETTER_RETENTION },
+      ids: { queue: 'ReaperScheduleDeadLetterQueue' },
+    }).queue;
+    acknowledgeDeadLetterQueue(this.reaperScheduleDeadLetterQueue, "the reaper's schedule");
+    rule.addTarget(new targets.LambdaFunction(this.reaper, { retryAttempts: 0, deadLetterQueue: this.reaperScheduleDeadLetterQueue }));
+    createAlarm(this, props.alarms, {
+      id: REAPER_SCHEDULE_DEAD_LETTER_ALARM,
+      metric: queueMetric(this.reaperScheduleDeadLetterQueue, 'ApproximateNumberOfMessagesVisible'),
+      threshold: DEAD_LETTER_ALARM_THRESHOLD,
+      description: () =>
+        `Request-reply ${this.node.path}: EventBridge could not deliver the reaper's schedule ticks to the reaper, so idle reply queues are not deleted. Check the function and its resource policy; the ticks carry no data (purge them once fixed).`,
     });
+    this._showOnDashboard(this.metricWaitingRequests(), this.metricOldestRequestAge());
   }
 
   /**
@@ -273,4 +303,14 @@ export class RequestReply extends MessagingPattern {
   public metricDeadLetterRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric | undefined {
     return this.requests.metricDeadLetterMessages(props);
   }
+}
+
+/**
+ * The alarm props of the request side (a work queue): the overrides of the work queue's alarms
+ * only, so that it neither rejects nor creates this construct's own.
+ */
+function requestAlarms(alarms: AlarmsProps | undefined): AlarmsProps | undefined {
+  if (!alarms?.overrides) return alarms;
+  const overrides = Object.fromEntries(Object.entries(alarms.overrides).filter(([id]) => WORK_QUEUE_ALARMS.includes(id)));
+  return { ...alarms, overrides };
 }

@@ -24,6 +24,7 @@ import {
   SAGA_LOG_WRITE_RETRY_INTERVAL,
   SAGA_RETRY_BACKOFF_RATE,
 } from '../core/defaults';
+import { dependOnPoliciesOf } from '../core/dependencies';
 import { combineGrants, connectFunction } from '../core/grants';
 import { SFN_EXPRESS_MAX_DURATION, SFN_MAX_MAP_CONCURRENCY, SFN_MAX_TASK_TIMEOUT, SFN_MIN_TASK_TIMEOUT } from '../core/limits';
 import { metricOptions } from '../core/metrics';
@@ -247,7 +248,7 @@ export class Saga extends MessagingPattern {
       logs: logOptions,
       tracingEnabled,
     });
-    this.stateMachine.node.addDependency(role);
+    dependOnPoliciesOf(this.stateMachine, role);
 
     if (plan.some(hasCompensation)) {
       this.resumeStateMachine = new sfn.StateMachine(this, 'Resume', {
@@ -258,7 +259,7 @@ export class Saga extends MessagingPattern {
         logs: logOptions,
         tracingEnabled,
       });
-      this.resumeStateMachine.node.addDependency(role);
+      dependOnPoliciesOf(this.resumeStateMachine, role);
     }
 
     Validations.of(role).acknowledge({

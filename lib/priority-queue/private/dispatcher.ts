@@ -1,11 +1,14 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { AlarmsProps, createAlarm } from '../../core/alarms';
 import {
+  DEAD_LETTER_ALARM_THRESHOLD,
+  DEAD_LETTER_RETENTION,
   DISPATCHER_IDLE_WAIT_SECONDS,
   DISPATCHER_MAX_EVENT_AGE,
   DISPATCHER_OVERHEAD_SECONDS,
@@ -13,7 +16,13 @@ import {
   DISPATCHER_SCHEDULE_RATE,
 } from '../../core/defaults';
 import { KitFunction } from '../../core/kit-function';
+import { queueMetric } from '../../core/metrics';
+import { acknowledgeDeadLetterQueue } from '../../core/nag';
+import { buildQueue } from '../../core/queue-builder';
 import { ENV } from '../../core/wire';
+
+/** The id of the alarm on the dispatch schedule's dead-letter queue (strict mode), for `alarms.overrides`. */
+export const DISPATCH_SCHEDULE_DEAD_LETTER_ALARM = 'DispatchScheduleDeadLetterQueueNotEmpty';
 
 /** What {@link buildDispatcher} needs. */
 export interface DispatcherOptions {
@@ -24,13 +33,18 @@ export interface DispatcherOptions {
   readonly batchSize: number;
   readonly lowestLevelEvery: number;
   readonly enabled: boolean;
+  readonly alarms?: AlarmsProps;
 }
 
 /**
  * Strict mode's consumer side: the kit's dispatcher function (polls the levels in order and
- * invokes the consumer with each batch) and the schedule that starts it every minute.
+ * invokes the consumer with each batch) and the schedule that starts it every minute, with a
+ * dead-letter queue (and its alarm) for the ticks EventBridge cannot deliver.
  */
-export function buildDispatcher(scope: Construct, options: DispatcherOptions): { dispatcher: KitFunction; schedule: events.Rule } {
+export function buildDispatcher(
+  scope: Construct,
+  options: DispatcherOptions,
+): { dispatcher: KitFunction; schedule: events.Rule; scheduleDeadLetterQueue: sqs.IQueue } {
   const reason =
     'The dispatcher is started every minute by a schedule and its event carries no data: a failed run loses nothing (messages stay in the level queues and reach their dead-letter queues through redrive), and the next run starts a minute later.';
   const dispatcher = new KitFunction(scope, 'Dispatcher', {
@@ -58,13 +72,32 @@ export function buildDispatcher(scope: Construct, options: DispatcherOptions): {
   // Invoke the unqualified consumer only (no ':*' for versions and aliases).
   dispatcher.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [options.consumer.functionArn] }));
 
+  // A tick carries no data, but one EventBridge cannot deliver means the dispatcher did not start:
+  // in strict mode nothing else consumes the levels. It lands here, and the alarm says so.
+  const scheduleDeadLetterQueue = buildQueue(scope, {
+    deployDeadLetterQueue: false,
+    queueProps: { retentionPeriod: DEAD_LETTER_RETENTION },
+    ids: { queue: 'DispatchScheduleDeadLetterQueue' },
+  }).queue;
+  acknowledgeDeadLetterQueue(scheduleDeadLetterQueue, "the dispatcher's schedule");
   const schedule = new events.Rule(scope, 'DispatchSchedule', {
     description: `Starts the strict-priority dispatcher of ${scope.node.path} every minute`,
     schedule: events.Schedule.rate(DISPATCHER_SCHEDULE_RATE),
     enabled: options.enabled,
-    targets: [new targets.LambdaFunction(dispatcher, { retryAttempts: 0, maxEventAge: DISPATCHER_MAX_EVENT_AGE })],
+    targets: [
+      new targets.LambdaFunction(dispatcher, {
+        retryAttempts: 0,
+        maxEventAge: DISPATCHER_MAX_EVENT_AGE,
+        deadLetterQueue: scheduleDeadLetterQueue,
+      }),
+    ],
   });
-
-  Validations.of(schedule).acknowledge({ id: 'Serverless-EventBusDLQ', reason });
-  return { dispatcher, schedule };
+  createAlarm(scope, options.alarms, {
+    id: DISPATCH_SCHEDULE_DEAD_LETTER_ALARM,
+    metric: queueMetric(scheduleDeadLetterQueue, 'ApproximateNumberOfMessagesVisible'),
+    threshold: DEAD_LETTER_ALARM_THRESHOLD,
+    description: () =>
+      `Priority queue ${scope.node.path}: EventBridge could not deliver the dispatch schedule's ticks to the dispatcher, so it did not run and no level was consumed. Check the function and its resource policy; the ticks carry no data (purge them once fixed).`,
+  });
+  return { dispatcher, schedule, scheduleDeadLetterQueue };
 }

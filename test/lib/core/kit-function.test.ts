@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { KitFunction } from '../../../lib/core/kit-function';
 import { handlerBundlePath } from '../../../lib/core/handler-code';
 import { nagErrors, newStack, template } from '../../helpers/cdk';
@@ -24,6 +25,36 @@ describe('KitFunction', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     // Its own role, no AWS managed policy.
     t.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+
+  it("depends on its role's policies, not on the role it already references (cfn-lint W3005)", () => {
+    const stack = newStack();
+    const fn = new KitFunction(stack, 'Worker', { handler: 'work-queue/consumer' });
+    // A statement added after construction, and enough of them that CDK splits off an overflow policy.
+    for (let i = 0; i < 150; i++) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['sqs:SendMessage'],
+          resources: [`arn:aws:sqs:eu-west-1:111122223333:${'queue'.repeat(8)}-${i}`],
+        }),
+      );
+    }
+    const resources = template(stack).toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>;
+    const [, worker] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function')!;
+    const role = Object.keys(resources).find((id) => resources[id].Type === 'AWS::IAM::Role')!;
+    const policies = Object.keys(resources).filter((id) => ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].includes(resources[id].Type));
+    expect(policies.length).toBeGreaterThan(1);
+    expect(worker.DependsOn).not.toContain(role);
+    expect([...(worker.DependsOn ?? [])].sort()).toEqual(policies.sort());
+  });
+
+  it('drops the redundant dependency on a given role of the same stack too', () => {
+    const stack = newStack();
+    const role = new iam.Role(stack, 'Given', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    new KitFunction(stack, 'Worker', { handler: 'work-queue/consumer', functionProps: { role } });
+    const resources = template(stack).toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>;
+    const [, worker] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function')!;
+    expect(worker.DependsOn ?? []).not.toContain(Object.keys(resources).find((id) => resources[id].Type === 'AWS::IAM::Role'));
   });
 
   it('acknowledges both asynchronous-failure rules with synchronousOnlyReason, and neither without it', () => {

@@ -243,6 +243,41 @@ describe('PriorityQueue', () => {
       expect(pq.dispatchSchedule).toBeDefined();
     });
 
+    it("gives the dispatch schedule's target a dead-letter queue with an alarm (DispatchScheduleDeadLetterQueueNotEmpty)", () => {
+      const dlq = pq.dispatchScheduleDeadLetterQueue!;
+      const t = template(stack);
+      t.hasResourceProperties('AWS::Events::Rule', {
+        Targets: [Match.objectLike({ DeadLetterConfig: { Arn: stack.resolve(dlq.queueArn) } })],
+      });
+      t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [stack.resolve(dlq.queueUrl)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' } }),
+          ]),
+        },
+      });
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: stack.resolve(dlq.queueName) }],
+        Threshold: 1,
+      });
+      // Three levels with two alarms each, and the schedule's.
+      expect(pq.alarms.map((a) => a.node.id)).toContain('DispatchScheduleDeadLetterQueueNotEmpty');
+      expect(pq.alarms).toHaveLength(7);
+    });
+
+    it("turns the dispatch schedule's alarm off with alarms.overrides", () => {
+      const s = newStack();
+      const quiet = new PriorityQueue(s, 'Jobs', {
+        consumer: inlineFunction(s, 'Consumer', Duration.seconds(10)),
+        mode: PriorityMode.STRICT,
+        alarms: { overrides: { DispatchScheduleDeadLetterQueueNotEmpty: { enabled: false } } },
+      });
+      expect(quiet.alarms.map((a) => a.node.id)).not.toContain('DispatchScheduleDeadLetterQueueNotEmpty');
+      expect(quiet.dispatchScheduleDeadLetterQueue).toBeDefined();
+    });
+
     it('runs the kit dispatcher with the levels in order, the batch size, the guard period and a timeout of the consumer timeout + 70 s', () => {
       const fn = Object.values(template(stack).findResources('AWS::Lambda::Function')).find((f) =>
         String(f.Properties.Description ?? '').startsWith('Strict-priority dispatcher'),

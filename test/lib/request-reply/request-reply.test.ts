@@ -53,7 +53,8 @@ describe('RequestReply', () => {
       });
       expect(rr.requestQueue).toBe(rr.requests.queue);
       expect(rr.deadLetterQueue).toBeDefined();
-      t.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+      // The request queue's two, and the reaper schedule's dead-letter queue's.
+      t.resourceCountIs('AWS::CloudWatch::Alarm', 3);
     });
 
     it('derives a unique reply-queue prefix ending in -reply-', () => {
@@ -115,6 +116,41 @@ describe('RequestReply', () => {
       });
       const del = statements.find((s) => actionsOf(s).includes('sqs:DeleteQueue'))!;
       expect(del.Resource).toEqual(replyArnPattern(rr.replyQueuePrefix));
+    });
+
+    it("gives the reaper's schedule target a dead-letter queue (SSE-SQS, TLS-only, 14 days) with an alarm", () => {
+      const t = template(stack);
+      const dlq = stack.resolve(rr.reaperScheduleDeadLetterQueue.queueArn);
+      t.hasResourceProperties('AWS::Events::Rule', {
+        Targets: [Match.objectLike({ DeadLetterConfig: { Arn: dlq }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+      });
+      t.hasResourceProperties('AWS::SQS::Queue', {
+        QueueName: Match.absent(),
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 1209600,
+        RedrivePolicy: Match.absent(),
+      });
+      // EventBridge may send to it for this rule only.
+      t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [stack.resolve(rr.reaperScheduleDeadLetterQueue.queueUrl)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: 'sqs:SendMessage',
+              Principal: { Service: 'events.amazonaws.com' },
+              Condition: { ArnEquals: { 'aws:SourceArn': Match.anyValue() } },
+            }),
+          ]),
+        },
+      });
+      const alarm = rr.alarms.find((a) => a.node.id === 'ReaperScheduleDeadLetterQueueNotEmpty')!;
+      expect(alarm).toBeDefined();
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: stack.resolve(rr.reaperScheduleDeadLetterQueue.queueName) }],
+        Threshold: 1,
+      });
     });
 
     it('adds no warnings', () => {
@@ -189,6 +225,25 @@ describe('RequestReply', () => {
     ]);
   });
 
+  it("applies overrides of the reaper schedule's alarm to it, and the request queue's to the request side", () => {
+    const stack = newStack();
+    const rr = new RequestReply(stack, 'Quotes', {
+      responder: inlineFunction(stack, 'Responder'),
+      alarms: { overrides: { ReaperScheduleDeadLetterQueueNotEmpty: { threshold: 5 }, OldestMessageTooOld: { enabled: false } } },
+    });
+    expect(rr.alarms.map((a) => a.node.id).sort()).toEqual(['DeadLetterQueueNotEmpty', 'ReaperScheduleDeadLetterQueueNotEmpty']);
+    template(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [{ Name: 'QueueName', Value: stack.resolve(rr.reaperScheduleDeadLetterQueue.queueName) }],
+      Threshold: 5,
+    });
+    const off = newStack();
+    const quiet = new RequestReply(off, 'Quotes', {
+      responder: inlineFunction(off, 'Responder'),
+      alarms: { overrides: { ReaperScheduleDeadLetterQueueNotEmpty: { enabled: false } } },
+    });
+    expect(quiet.alarms.map((a) => a.node.id).sort()).toEqual(['DeadLetterQueueNotEmpty', 'OldestMessageTooOld']);
+  });
+
   describe('validation', () => {
     const build = (props: Partial<ConstructorParameters<typeof RequestReply>[2]>) => () => {
       const stack = newStack();
@@ -201,6 +256,25 @@ describe('RequestReply', () => {
 
     it.each([0, 11])('fails if batchSize is %p', (n) => {
       expect(build({ batchSize: n })).toThrow(new RegExp(`batchSize must be an integer between 1 and 10 \\(given ${n}\\)`));
+    });
+
+    it('fails if alarms.overrides names an alarm it does not create, listing its alarms', () => {
+      let error: unknown;
+      try {
+        build({ alarms: { overrides: { Nope: { threshold: 1 } } } })();
+      } catch (e) {
+        error = e;
+      }
+      expect((error as MessagingPatternsError).codes).toEqual(['alarms.overrides:unknown']);
+      expect((error as Error).message).toMatch(
+        /given 'Nope'; its alarms: DeadLetterQueueNotEmpty, OldestMessageTooOld, ReaperScheduleDeadLetterQueueNotEmpty/,
+      );
+    });
+
+    it('fails if the reaper schedule alarm override is out of range', () => {
+      expect(build({ alarms: { overrides: { ReaperScheduleDeadLetterQueueNotEmpty: { evaluationPeriods: 0 } } } })).toThrow(
+        /alarms.overrides.ReaperScheduleDeadLetterQueueNotEmpty.evaluationPeriods must be an integer between 1 and 100 \(given 0\)/,
+      );
     });
 
     it('fails if maxConcurrency is 1', () => {
