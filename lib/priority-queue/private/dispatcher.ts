@@ -52,6 +52,11 @@ export function buildDispatcher(
     functionProps: {
       description: `Strict-priority dispatcher of ${scope.node.path}: polls the levels in order and invokes the consumer`,
       timeout: Duration.seconds(options.consumerTimeout.toSeconds() + DISPATCHER_OVERHEAD_SECONDS),
+      // One dispatcher at a time: a run stops taking batches after 55 s but may wait up to the
+      // consumer's timeout for the last one, while the schedule starts the next run every minute.
+      // With one reserved execution that next start is throttled (and dropped after the one-minute
+      // event age) instead of invoking the consumer beside the first: one batch at a time, strictly.
+      reservedConcurrentExecutions: 1,
       environment: {
         [ENV.priorityLevels]: Stack.of(scope).toJsonString(
           options.levels.map((l) => ({ name: l.name, queueUrl: l.queue.queueUrl, queueArn: l.queue.queueArn })),

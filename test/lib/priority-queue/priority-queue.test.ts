@@ -243,6 +243,14 @@ describe('PriorityQueue', () => {
       expect(pq.dispatchSchedule).toBeDefined();
     });
 
+    it('runs one dispatcher at a time (reserved concurrency 1), so a late run never invokes the consumer beside the last', () => {
+      template(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Handler: 'index.handler',
+        ReservedConcurrentExecutions: 1,
+        Description: Match.stringLikeRegexp('Strict-priority dispatcher'),
+      });
+    });
+
     it("gives the dispatch schedule's target a dead-letter queue with an alarm (DispatchScheduleDeadLetterQueueNotEmpty)", () => {
       const dlq = pq.dispatchScheduleDeadLetterQueue!;
       const t = template(stack);
