@@ -363,3 +363,10 @@ export const DASHBOARD_START = '-PT3H';
 /** Three graphs per row, six grid units high: readable on a laptop screen. */
 export const DASHBOARD_WIDGETS_PER_ROW = 3;
 export const DASHBOARD_WIDGET_HEIGHT = 6;
+
+/**
+ * Bounds of the outbox's and event store's retention props (published records, command ids): at
+ * least a minute (TTL deletes within days of expiry anyway), at most a year.
+ */
+export const MIN_RECORD_RETENTION = Duration.minutes(1);
+export const MAX_RECORD_RETENTION = Duration.days(365);

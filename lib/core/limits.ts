@@ -85,3 +85,6 @@ export const SFN_MAX_MAP_CONCURRENCY = 10_000;
 
 /** CloudWatch dashboards are 24 grid units wide. */
 export const DASHBOARD_GRID_WIDTH = 24;
+
+/** Lambda's shortest function timeout. */
+export const LAMBDA_MIN_TIMEOUT = Duration.seconds(1);

@@ -4,6 +4,7 @@
  * BENCH_ONLY=idempotency,publish.
  */
 import { main as benchIdempotency } from './idempotency';
+import { benchOutbox } from './outbox';
 import { benchPublish } from './publish';
 import { benchSaga } from './saga';
 
@@ -15,6 +16,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   saga: async () => {
     await benchSaga();
   },
+  outbox: benchOutbox,
 };
 
 export async function main(): Promise<void> {

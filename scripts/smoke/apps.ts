@@ -13,16 +13,19 @@ export const ALL_CONSTRUCTS_COVERED = [
   'DeadLetterQueueRedrive',
   'DelayQueue',
   'EventRouter',
+  'EventStore',
   'FailureReasonStore',
   'FanOut',
   'FanOutLambdaSubscription',
   'FanOutSubscription',
   'IdempotencyTable',
   'PriorityQueue',
+  'Projection',
   'RequestReply',
   'Saga',
   'SequentialConvoy',
   'StreamPipeline',
+  'TransactionalOutbox',
   'WorkQueue',
 ];
 
@@ -51,12 +54,14 @@ import {
   DeadLetterQueueRedrive,
   DelayQueue,
   EventRouter,
+  EventStore,
   FailureReasonStore,
   FanOut,
   IdempotencyTable,
   MessagingDashboard,
   type MessagingPattern,
   MessagingPatternsError,
+  OutboxTarget,
   PriorityMode,
   PriorityQueue,
   ReplayedEvents,
@@ -66,6 +71,7 @@ import {
   SagaTask,
   SequentialConvoy,
   StreamPipeline,
+  TransactionalOutbox,
   WorkQueue,
 } from 'cdk-messaging-patterns';
 
@@ -269,6 +275,23 @@ orderSaga.connectConsumer(ordersConsumer);
 orderSaga.grantResume(operator);
 ops.addPattern(orders);
 
+// TransactionalOutbox onto its own EventRouter bus (the default, encrypted with the key) and onto a FIFO
+// topic; an EventStore distributing its events through the outbox, with a projection.
+const outbox = new TransactionalOutbox(stack, 'OrderOutbox', { encryptionKey: key, retryAttempts: 5, maxDeliveryAttempts: 5, alarms: { alarmTopic } });
+outbox.connectProducer(producer);
+outbox.grantRedrive(operator);
+outbox.grantConsumeOnFailureMessages(operator);
+new TransactionalOutbox(stack, 'LedgerOutbox', {
+  target: OutboxTarget.snsTopic(new FanOut(stack, 'LedgerEvents', { fifo: true }).topic),
+  publishedRecordRetention: Duration.days(1),
+});
+const accounts = new EventStore(stack, 'Accounts', { outbox, snapshotEvery: 50, encryptionKey: key });
+accounts.connectProducer(producer);
+accounts.connectConsumer(ordersConsumer);
+const summary = accounts.addProjection('Summary', { projector: fn('SummaryProjector'), batchSize: 50 });
+summary.connectConsumer(ordersConsumer);
+summary.connectReplayer(producer);
+
 // Every construct's metrics, on a dashboard.
 const metrics: cloudwatch.IMetric[] = [
   orders.metricVisibleMessages(),
@@ -291,10 +314,15 @@ const metrics: cloudwatch.IMetric[] = [
   router.metricMatchedEvents('EuOrders'),
   router.metricFailedInvocations('EuOrders'),
   router.metricDeadLetterMessages('Projection')!,
+  outbox.metricIteratorAge(),
+  outbox.metricOnFailureMessages(),
+  outbox.metricRelayErrors(),
+  accounts.metricTransactionConflicts(),
+  summary.metricIteratorAge(),
 ];
 new cloudwatch.Dashboard(stack, 'Dashboard', { widgets: [[new cloudwatch.GraphWidget({ title: 'kit', left: metrics })]] });
 
-const patterns: MessagingPattern[] = [idempotency, orders, convoy, jobs, urgent, reminders, claims, quotes, reasons, redrive, router, fanOut, clicks, orderSaga];
+const patterns: MessagingPattern[] = [idempotency, orders, convoy, jobs, urgent, reminders, claims, quotes, reasons, redrive, router, fanOut, clicks, orderSaga, outbox, accounts, summary];
 if (ops.patternsShown.length !== 4) throw new Error('dashboard');
 if (!orders.alarms.includes(ownAlarm) || patterns.some((p) => !Array.isArray(p.alarms))) throw new Error('alarms');
 

@@ -88,6 +88,7 @@ export function kitManifest(): {
   version: string;
   peerDependencies: Record<string, string>;
   devDependencies: Record<string, string>;
+  exports: Record<string, unknown>;
 } {
   return readJson(path.join(root, 'package.json'));
 }
@@ -159,6 +160,28 @@ export interface ConsumerAppOptions {
    * @default false - npm checks the peer ranges, as it does for a user
    */
   readonly ignorePeerRanges?: boolean;
+  /** More packages to install, as npm specs (`name@version`). @default - none */
+  readonly extraPackages?: readonly string[];
+}
+
+/**
+ * The AWS SDK v3 packages the kit's run-time library loads (`@aws-sdk/*` stays external: Lambda
+ * provides it, and a user's handlers install the clients they use as dev dependencies), each at the
+ * version the kit's lockfile installed. Needs `npm run build` first.
+ */
+export function runtimeSdkPackages(): string[] {
+  const names = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith('.js')) {
+        for (const m of fs.readFileSync(file, 'utf8').matchAll(/require\("(@aws-sdk\/[a-z0-9-]+)"\)/g)) names.add(m[1]);
+      }
+    }
+  };
+  walk(path.join(root, 'dist', 'lambda', 'runtime'));
+  return [...names].sort().map((name) => `${name}@${installedVersion(root, name)}`);
 }
 
 /** Creates a CDK app in `dir` with the kit tarball and the given aws-cdk-lib and constructs installed. */
@@ -180,6 +203,7 @@ export async function createConsumerApp(options: ConsumerAppOptions): Promise<st
       options.tarball,
       `aws-cdk-lib@${options.awsCdkLib}`,
       `constructs@${options.constructs}`,
+      ...(options.extraPackages ?? []),
     ],
     dir,
   );

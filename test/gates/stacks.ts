@@ -202,6 +202,24 @@ export const PATTERN_STACKS: Record<string, PatternStackBuilder> = {
     new kit.StreamPipeline(stack, 'Orders', { consumer: fn, enhancedFanOut: true, streamProps: { shardCount: 2 } });
   },
 
+  TransactionalOutbox: (stack) => {
+    new kit.TransactionalOutbox(stack, 'Bus').connectProducer(caller(stack, 'Producer'));
+    const topic = new kit.FanOut(stack, 'Orders', { fifo: true }).topic;
+    new kit.TransactionalOutbox(stack, 'Fifo', { target: kit.OutboxTarget.snsTopic(topic), encryptionKey: key(stack) });
+  },
+
+  EventStore: (stack) => {
+    const outbox = new kit.TransactionalOutbox(stack, 'Outbox');
+    const store = new kit.EventStore(stack, 'Accounts', { outbox, encryptionKey: key(stack) });
+    store.connectProducer(caller(stack, 'Handler'));
+    new kit.EventStore(stack, 'Ledger');
+  },
+
+  Projection: (stack) => {
+    const store = new kit.EventStore(stack, 'Accounts');
+    new kit.Projection(stack, 'Summary', { eventStore: store, projector: consumer(stack, 'Projector', 'event-store/example-projector') });
+  },
+
   Saga: (stack) => {
     const steps = new KitFunction(stack, 'Steps', {
       handler: 'saga/order-steps',

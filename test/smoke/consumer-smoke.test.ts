@@ -30,6 +30,7 @@ import {
   packKit,
   readJson,
   run,
+  runtimeSdkPackages,
   synth,
   timed,
 } from '../../scripts/smoke/consumer-app';
@@ -77,6 +78,8 @@ beforeAll(async () => {
           awsCdkLib: t.awsCdkLib,
           constructs: t.constructs,
           sources: { 'app.ts': ALL_CONSTRUCTS_APP, 'work-queue-app.ts': WORK_QUEUE_APP },
+          // The SDK clients the run-time library loads, as a user's handlers install them (dev dependencies).
+          extraPackages: runtimeSdkPackages(),
         }),
       );
     }),
@@ -164,9 +167,27 @@ describe.each(targets)('a fresh CDK app at the $name versions (aws-cdk-lib@$awsC
     expect(byType('AWS::CloudWatch::Alarm')).toHaveLength(2);
   }, 300_000);
 
-  it('resolves the runtime subpath export', () => {
-    const out = run(process.execPath, ['-e', "console.log(typeof require('cdk-messaging-patterns/runtime/batch').processSqsBatch)"], app);
-    expect(out.trim()).toBe('function');
+  it('resolves every runtime subpath export, each loading with exports', () => {
+    const subpaths = Object.keys(kitManifest().exports).filter((k) => k.startsWith('./runtime/'));
+    expect(subpaths).toEqual(expect.arrayContaining(['./runtime/batch', './runtime/outbox', './runtime/event-store']));
+    const script = `for (const p of ${JSON.stringify(subpaths)}) { const m = require('cdk-messaging-patterns' + p.slice(1)); console.log(p, Object.keys(m).length); }`;
+    const loaded = Object.fromEntries(
+      run(process.execPath, ['-e', script], app)
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ')),
+    );
+    expect(Object.keys(loaded).sort()).toEqual([...subpaths].sort());
+    for (const p of subpaths) expect(Number(loaded[p])).toBeGreaterThan(0);
+    const out = run(
+      process.execPath,
+      [
+        '-e',
+        "console.log(typeof require('cdk-messaging-patterns/runtime/batch').processSqsBatch, typeof require('cdk-messaging-patterns/runtime/outbox').OutboxRelay, typeof require('cdk-messaging-patterns/runtime/event-store').EventStore)",
+      ],
+      app,
+    );
+    expect(out.trim()).toBe('function function function');
   }, 60_000);
 });
 
@@ -259,9 +280,15 @@ function expectAllConstructs(t: CfnTemplate, outdir: string): void {
 
   // PriorityQueue, strict: the kit's key, the dispatcher and its schedule, no mappings.
   const urgentKey = { 'Fn::GetAtt': [logicalId(t, 'Urgent/Key/Resource'), 'Arn'] };
+  // Its two levels' queues and DLQs on the key; the dispatch schedule's own DLQ (SSE-SQS: EventBridge
+  // delivers to it without a key grant).
   const urgent = under(t, 'Urgent', 'AWS::SQS::Queue');
-  expect(urgent).toHaveLength(4);
-  expect(urgent.every((q) => JSON.stringify(props(q).KmsMasterKeyId) === JSON.stringify(urgentKey))).toBe(true);
+  expect(urgent).toHaveLength(5);
+  const scheduleDlq = urgent.filter((q) => String(q.Metadata?.['aws:cdk:path']).includes('/DispatchScheduleDeadLetterQueue/'));
+  expect(scheduleDlq.map(props)).toEqual([expect.objectContaining({ SqsManagedSseEnabled: true })]);
+  expect(
+    urgent.filter((q) => !scheduleDlq.includes(q)).every((q) => JSON.stringify(props(q).KmsMasterKeyId) === JSON.stringify(urgentKey)),
+  ).toBe(true);
   expect(under(t, 'Urgent', 'AWS::Lambda::EventSourceMapping')).toHaveLength(0);
   expect(under(t, 'Urgent', 'AWS::Lambda::Function').map((f) => props(f).Runtime)).toEqual([KIT_RUNTIME]);
   expect(under(t, 'Urgent', 'AWS::Events::Rule').map((r) => props(r).ScheduleExpression)).toEqual(['rate(1 minute)']);
@@ -288,8 +315,12 @@ function expectAllConstructs(t: CfnTemplate, outdir: string): void {
     OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
   });
 
-  // RequestReply: request queue and DLQ with a mapping, the reaper and its schedule.
-  expect(under(t, 'Quotes', 'AWS::SQS::Queue')).toHaveLength(2);
+  // RequestReply: request queue and DLQ with a mapping, the reaper and its schedule, the schedule's DLQ.
+  expect(
+    under(t, 'Quotes', 'AWS::SQS::Queue')
+      .map((q) => String(q.Metadata?.['aws:cdk:path']).split('/').slice(2, -1).join('/'))
+      .sort(),
+  ).toEqual(['ReaperScheduleDeadLetterQueue', 'Requests/DeadLetterQueue', 'Requests/Queue']);
   expect(under(t, 'Quotes', 'AWS::Lambda::EventSourceMapping')).toHaveLength(1);
   expect(under(t, 'Quotes', 'AWS::Lambda::Function').map((f) => props(f).Runtime)).toEqual([KIT_RUNTIME]);
   expect(under(t, 'Quotes', 'AWS::Events::Rule').map((r) => props(r).ScheduleExpression)).toEqual([expect.stringMatching(/^rate\(/)]);
@@ -309,7 +340,12 @@ function expectAllConstructs(t: CfnTemplate, outdir: string): void {
     }),
   ]);
   const rule = under(t, 'OrdersRedrive', 'AWS::Events::Rule').map(props);
-  expect(rule).toEqual([expect.objectContaining({ ScheduleExpression: 'rate(6 hours)' })]);
+  expect(rule).toEqual([
+    expect.objectContaining({
+      ScheduleExpression: 'rate(6 hours)',
+      Targets: [expect.objectContaining({ DeadLetterConfig: expect.anything(), RetryPolicy: expect.anything() })],
+    }),
+  ]);
   expect(JSON.stringify(rule)).toContain('\\"action\\":\\"start\\"');
 
   // EventRouter: bus, archive on the key, two bus policies; route EuOrders split over 2 rules (7
@@ -340,6 +376,47 @@ function expectAllConstructs(t: CfnTemplate, outdir: string): void {
   expect(projection[0].EventPattern).not.toHaveProperty('replay-name');
   expect(under(t, 'Router', 'AWS::SQS::Queue')).toHaveLength(2);
   expect(under(t, 'Router', 'AWS::CloudWatch::Alarm')).toHaveLength(5);
+
+  // TransactionalOutbox: the table's stream and TTL on the key, the relay filtered to outbox inserts with
+  // partial batch responses, bisection, bounded retries and an on-failure queue; its own router bus; the
+  // FIFO-topic outbox; the event store's table and its projection's read model and mapping.
+  expect(under(t, 'OrderOutbox/Resource', 'AWS::DynamoDB::Table').map(props)).toEqual([
+    expect.objectContaining({
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { KMSMasterKeyId: appKey, SSEEnabled: true, SSEType: 'KMS' },
+    }),
+  ]);
+  const relayMappings = under(t, 'OrderOutbox', 'AWS::Lambda::EventSourceMapping').map(props);
+  expect(relayMappings).toEqual([
+    expect.objectContaining({
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      DestinationConfig: { OnFailure: { Destination: expect.anything() } },
+      FilterCriteria: { Filters: [expect.objectContaining({ Pattern: expect.stringContaining('INSERT') })] },
+    }),
+  ]);
+  expect(under(t, 'OrderOutbox/Relay', 'AWS::Lambda::Function').map((f) => props(f).Runtime)).toEqual([KIT_RUNTIME]);
+  expect(under(t, 'OrderOutbox/Router', 'AWS::Events::EventBus')).toHaveLength(1);
+  expect(JSON.stringify(under(t, 'OrderOutbox', 'AWS::CloudWatch::Alarm').map((a) => props(a).AlarmActions))).toContain(
+    JSON.stringify(topic),
+  );
+  expect(under(t, 'LedgerOutbox', 'AWS::Events::EventBus')).toHaveLength(0);
+  expect(JSON.stringify(under(t, 'LedgerOutbox', 'AWS::IAM::Policy').map(props))).toContain('sns:Publish');
+  expect(under(t, 'Accounts/Resource', 'AWS::DynamoDB::Table').map(props)).toEqual([
+    expect.objectContaining({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    }),
+  ]);
+  expect(under(t, 'Accounts/Summary', 'AWS::DynamoDB::Table')).toHaveLength(1);
+  expect(under(t, 'Accounts/Summary', 'AWS::Lambda::EventSourceMapping').map(props)).toEqual([
+    expect.objectContaining({ BatchSize: 50, FunctionResponseTypes: ['ReportBatchItemFailures'], BisectBatchOnFunctionError: true }),
+  ]);
 
   // The metrics on a dashboard of the app's, the kit's MessagingDashboard with a section per construct
   // added (FanOut, StreamPipeline, WorkQueue), and the kit's handlers as pre-built assets (with source

@@ -1,0 +1,3 @@
+export { TransactionalOutbox } from './outbox';
+export type { TransactionalOutboxProps } from './outbox';
+export { OutboxTarget, OutboxTargetKind } from './outbox-target';
