@@ -1,3 +1,4 @@
+export * from './broker-consumer';
 export * from './claim-check';
 export * from './core';
 export * from './dead-letter-queue';
@@ -12,5 +13,6 @@ export * from './saga';
 export * from './sequential-convoy';
 export * from './stream-pipeline';
 export * from './idempotency';
+export * from './kafka-consumer';
 export * from './outbox';
 export * from './work-queue';

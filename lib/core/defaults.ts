@@ -370,3 +370,87 @@ export const DASHBOARD_WIDGET_HEIGHT = 6;
  */
 export const MIN_RECORD_RETENTION = Duration.minutes(1);
 export const MAX_RECORD_RETENTION = Duration.days(365);
+
+// ---------------------------------------------------------------------------------------------
+// KafkaConsumer
+
+/**
+ * Where a new Kafka mapping starts reading: TRIM_HORIZON, the oldest record the topic still holds,
+ * for the reason of `DEFAULT_STREAM_STARTING_POSITION` (LATEST loses what producers wrote before
+ * the mapping existed). Only a consumer group without committed offsets uses it: a group that has
+ * them resumes where it stopped.
+ */
+export const KAFKA_STARTING_POSITION = lambda.StartingPosition.TRIM_HORIZON;
+
+/** Records per batch of a Kafka mapping: 100, Lambda's own default. */
+export const KAFKA_BATCH_SIZE = 100;
+
+/**
+ * Retries of a failing Kafka batch before its records go to the on-failure destination: 10, the
+ * cap Lambda itself applies when an on-failure destination is set and retries are left infinite
+ * (kafka-retry-configurations), never Lambda's default -1 (retry until the records expire, which
+ * blocks the partition for up to the topic's whole retention). Not the 3 of streams: a Kafka batch
+ * spans partitions, every whole-batch failure (a crash, a timeout) spends a retry of every
+ * partition in it, and bisection needs up to log2(batch size) attempts to isolate a poison record
+ * if splits count as retries (AWS does not say for Kafka; the emulator counts them). Transient
+ * errors are still the handler's to retry with backoff.
+ */
+export const KAFKA_RETRY_ATTEMPTS = 10;
+
+/**
+ * Provisioned pollers of a Kafka mapping: at least 1, at most 200 (Lambda's default maximum).
+ * Provisioned mode is what makes Lambda honour the error-handling controls the kit sets (bounded
+ * retries, bisection, partial batch responses, maximum record age: AWS's kafka-retry-configurations
+ * page configures them "in provisioned mode"); one event poller handles up to 5 MB/s or 5
+ * concurrent invocations and is billed per event poller unit hour.
+ */
+export const KAFKA_MINIMUM_POLLERS = 1;
+export const KAFKA_MAXIMUM_POLLERS = 200;
+
+/**
+ * The offset-lag alarm fires at 10,000 records behind the topic (100 batches of the default size)
+ * for 5 consecutive minutes: Lambda's pollers scale on offset lag within about 3 minutes, so a
+ * burst the autoscaler absorbs does not page; a lag that stays is a consumer falling behind, whose
+ * records the topic deletes at the end of its retention.
+ */
+export const KAFKA_OFFSET_LAG_ALARM_THRESHOLD = 10_000;
+export const KAFKA_OFFSET_LAG_EVALUATION_PERIODS = 5;
+
+// ---------------------------------------------------------------------------------------------
+// BrokerConsumer
+
+/**
+ * Messages per batch of an Amazon MQ mapping: 10, not Lambda's 100. MQ mappings have no partial
+ * batch response: a message that fails fails its whole batch, which the broker redelivers and,
+ * once the redeliveries are spent, dead-letters whole. A smaller batch bounds how many healthy
+ * messages share a poison message's redeliveries and its dead-letter queue.
+ */
+export const BROKER_BATCH_SIZE = 10;
+
+/**
+ * Engine versions of a broker the kit creates: the newest Amazon MQ offers as `major.minor`
+ * (patch versions are applied by Amazon MQ in the maintenance window, with automatic minor version
+ * upgrades on, which these versions require).
+ */
+export const RABBITMQ_ENGINE_VERSION = '3.13';
+export const ACTIVEMQ_ENGINE_VERSION = '5.18';
+
+/**
+ * Instance type of a broker the kit creates: `mq.m5.large`, the smallest type Amazon MQ supports
+ * for both engines in every deployment mode (`mq.t3.micro` is single-instance only, for
+ * evaluation).
+ */
+export const BROKER_INSTANCE_TYPE = 'mq.m5.large';
+
+/** Username of the broker user the kit creates (the consumer's credentials). */
+export const BROKER_USERNAME = 'lambda-consumer';
+
+/** Length of the generated broker password: 32 letters and digits (Amazon MQ allows 12 to 250, no `,:=`). */
+export const BROKER_PASSWORD_LENGTH = 32;
+
+/**
+ * The consumer-errors alarm fires on the first failed invocation: with no partial batch response
+ * and no on-failure destination, each failed batch is redelivered by the broker and ends in its
+ * dead-letter queue once the redeliveries are spent.
+ */
+export const CONSUMER_ERRORS_ALARM_THRESHOLD = 1;

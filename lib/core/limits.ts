@@ -88,3 +88,29 @@ export const DASHBOARD_GRID_WIDTH = 24;
 
 /** Lambda's shortest function timeout. */
 export const LAMBDA_MIN_TIMEOUT = Duration.seconds(1);
+
+/** Kafka event source mappings (MSK and self-managed). */
+export const KAFKA_MAX_BATCH_SIZE = 10_000;
+export const KAFKA_MAX_BATCHING_WINDOW = Duration.minutes(5);
+export const KAFKA_MAX_RETRY_ATTEMPTS = 10_000;
+export const KAFKA_MIN_RECORD_AGE = Duration.minutes(1);
+export const KAFKA_MAX_RECORD_AGE = Duration.days(7);
+/** Provisioned pollers: `MinimumPollers` 1-200, `MaximumPollers` 1-2000. */
+export const KAFKA_MAX_MINIMUM_POLLERS = 200;
+export const KAFKA_MAX_POLLERS = 2000;
+/** A consumer group id: 1-200 characters of `[a-zA-Z0-9-/*:_+=.@-]`. */
+export const KAFKA_CONSUMER_GROUP_ID_MAX_LENGTH = 200;
+/** A Kafka topic name: 1-249 characters of `[a-zA-Z0-9._-]`. */
+export const KAFKA_TOPIC_MAX_LENGTH = 249;
+/** An MSK cluster name: 1-64 characters, a letter first, then letters, digits and hyphens. */
+export const MSK_CLUSTER_NAME_MAX_LENGTH = 64;
+
+/** Amazon MQ event source mappings, and brokers. */
+export const MQ_MAX_BATCH_SIZE = 10_000;
+export const MQ_MAX_BATCHING_WINDOW = Duration.minutes(5);
+/** A broker name: 1-50 characters of letters, digits, `-` and `_`. */
+export const MQ_BROKER_NAME_MAX_LENGTH = 50;
+/** A broker username: 2-100 characters of letters, digits, `-`, `.`, `_` and `~`. */
+export const MQ_USERNAME_MAX_LENGTH = 100;
+/** A queue name of an MQ mapping: 1-1000 characters. */
+export const MQ_QUEUE_NAME_MAX_LENGTH = 1000;

@@ -9,6 +9,7 @@
  * constructs in the kit's jsii assembly: a new construct must be added to the app (and here).
  */
 export const ALL_CONSTRUCTS_COVERED = [
+  'BrokerConsumer',
   'ClaimCheck',
   'DeadLetterQueueRedrive',
   'DelayQueue',
@@ -19,6 +20,7 @@ export const ALL_CONSTRUCTS_COVERED = [
   'FanOutLambdaSubscription',
   'FanOutSubscription',
   'IdempotencyTable',
+  'KafkaConsumer',
   'PriorityQueue',
   'Projection',
   'RequestReply',
@@ -40,16 +42,21 @@ export const ALL_CONSTRUCTS_STACK = 'AllConstructs';
 export const ALL_CONSTRUCTS_APP = `
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import {
   type AlarmsProps,
+  BrokerConsumer,
+  BrokerDeploymentMode,
+  BrokerEngine,
   ClaimCheck,
   DeadLetterQueueRedrive,
   DelayQueue,
@@ -58,6 +65,8 @@ import {
   FailureReasonStore,
   FanOut,
   IdempotencyTable,
+  KafkaAuthentication,
+  KafkaConsumer,
   MessagingDashboard,
   type MessagingPattern,
   MessagingPatternsError,
@@ -292,6 +301,49 @@ const summary = accounts.addProjection('Summary', { projector: fn('SummaryProjec
 summary.connectConsumer(ordersConsumer);
 summary.connectReplayer(producer);
 
+// KafkaConsumer on an existing MSK cluster (IAM), on an MSK Serverless cluster it creates, and on a
+// self-managed cluster over SASL/SCRAM in a VPC; BrokerConsumer creating a RabbitMQ cluster and on an
+// existing ActiveMQ broker.
+const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 3, natGateways: 1 });
+const orderEvents = new KafkaConsumer(stack, 'OrderStream', {
+  consumer: fn('OrderStreamConsumer'),
+  existingClusterArn: 'arn:aws:kafka:eu-west-1:111122223333:cluster/shop/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d-2',
+  topic: 'orders',
+  batchSize: 200,
+  maxBatchingWindow: Duration.seconds(1),
+  provisionedPollerConfig: { minimumPollers: 1, maximumPollers: 4 },
+  filters: [lambda.FilterCriteria.filter({ value: { type: lambda.FilterRule.isEqual('order') } })],
+  alarms: { alarmTopic, overrides: { OffsetLagTooHigh: { threshold: 5000 } } },
+});
+orderEvents.grantConsumeOnFailureMessages(operator);
+new KafkaConsumer(stack, 'Telemetry', { consumer: fn('TelemetryConsumer'), topic: 'telemetry', serverlessClusterProps: { vpc } });
+const kafkaSecret = new secretsmanager.Secret(stack, 'KafkaSecret');
+new KafkaConsumer(stack, 'Legacy', {
+  consumer: fn('LegacyConsumer'),
+  topic: 'legacy',
+  bootstrapServers: ['kafka-1.internal:9096'],
+  authentication: KafkaAuthentication.SASL_SCRAM_256,
+  secret: kafkaSecret,
+  vpc,
+  securityGroup: new ec2.SecurityGroup(stack, 'KafkaPollers', { vpc }),
+});
+const rabbit = new BrokerConsumer(stack, 'Invoices', {
+  consumer: fn('InvoiceConsumer'),
+  queueName: 'invoices',
+  virtualHost: 'billing',
+  brokerProps: { vpc, deploymentMode: BrokerDeploymentMode.CLUSTER_MULTI_AZ },
+});
+rabbit.grantReadCredentials(producer);
+rabbit.connections!.allowDefaultPortFrom(ec2.Peer.ipv4(vpc.vpcCidrBlock));
+new BrokerConsumer(stack, 'Shipments', {
+  consumer: fn('ShipmentConsumer'),
+  queueName: 'shipments',
+  engine: BrokerEngine.ACTIVEMQ,
+  existingBrokerArn: 'arn:aws:mq:eu-west-1:111122223333:broker:logistics:b-9bcfa592-423a-4942-879d-eb284b418fc8',
+  credentials: secretsmanager.Secret.fromSecretNameV2(stack, 'ShipmentCredentials', 'shipments-consumer'),
+  batchSize: 5,
+});
+
 // Every construct's metrics, on a dashboard.
 const metrics: cloudwatch.IMetric[] = [
   orders.metricVisibleMessages(),
@@ -319,10 +371,13 @@ const metrics: cloudwatch.IMetric[] = [
   outbox.metricRelayErrors(),
   accounts.metricTransactionConflicts(),
   summary.metricIteratorAge(),
+  orderEvents.metricOffsetLag(),
+  orderEvents.metricOnFailureMessages(),
+  rabbit.metricConsumerErrors(),
 ];
 new cloudwatch.Dashboard(stack, 'Dashboard', { widgets: [[new cloudwatch.GraphWidget({ title: 'kit', left: metrics })]] });
 
-const patterns: MessagingPattern[] = [idempotency, orders, convoy, jobs, urgent, reminders, claims, quotes, reasons, redrive, router, fanOut, clicks, orderSaga, outbox, accounts, summary];
+const patterns: MessagingPattern[] = [idempotency, orders, convoy, jobs, urgent, reminders, claims, quotes, reasons, redrive, router, fanOut, clicks, orderSaga, outbox, accounts, summary, orderEvents, rabbit];
 if (ops.patternsShown.length !== 4) throw new Error('dashboard');
 if (!orders.alarms.includes(ownAlarm) || patterns.some((p) => !Array.isArray(p.alarms))) throw new Error('alarms');
 

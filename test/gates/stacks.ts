@@ -8,8 +8,10 @@
  * {@link PATTERN_STACKS} fails the gate, naming itself. When you add a construct, add its stack here.
  */
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import * as kit from '../../lib';
 import { deadLetterQueueAlarm } from '../../lib/core/alarms';
@@ -54,6 +56,16 @@ function asynchronous(scope: Construct, id: string, handler: string): KitFunctio
 /** A customer managed key with rotation, as a user passes one. */
 function key(scope: Construct, id = 'Key'): kms.Key {
   return new kms.Key(scope, id, { enableKeyRotation: true, removalPolicy: RemovalPolicy.DESTROY });
+}
+
+/** A VPC of the user's, imported (its own resources are not the kit's to gate). */
+function vpc(scope: Construct): ec2.IVpc {
+  return ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
+    vpcId: 'vpc-0a1b2c3d4e5f60718',
+    vpcCidrBlock: '10.0.0.0/16',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+    privateSubnetIds: ['subnet-0a1b2c3d4e5f60711', 'subnet-0a1b2c3d4e5f60712', 'subnet-0a1b2c3d4e5f60713'],
+  });
 }
 
 /**
@@ -218,6 +230,50 @@ export const PATTERN_STACKS: Record<string, PatternStackBuilder> = {
   Projection: (stack) => {
     const store = new kit.EventStore(stack, 'Accounts');
     new kit.Projection(stack, 'Summary', { eventStore: store, projector: consumer(stack, 'Projector', 'event-store/example-projector') });
+  },
+
+  KafkaConsumer: (stack) => {
+    const network = vpc(stack);
+    new kit.KafkaConsumer(stack, 'Orders', {
+      consumer: consumer(stack, 'OrdersConsumer', 'kafka-consumer/example-consumer'),
+      existingClusterArn: 'arn:aws:kafka:eu-west-1:111122223333:cluster/shop/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d-2',
+      topic: 'orders',
+    });
+    new kit.KafkaConsumer(stack, 'Telemetry', {
+      consumer: consumer(stack, 'TelemetryConsumer', 'kafka-consumer/example-consumer'),
+      topic: 'telemetry',
+      serverlessClusterProps: { vpc: network },
+    });
+    new kit.KafkaConsumer(stack, 'Legacy', {
+      consumer: consumer(stack, 'LegacyConsumer', 'kafka-consumer/example-consumer'),
+      topic: 'legacy',
+      bootstrapServers: ['kafka-1.internal:9096', 'kafka-2.internal:9096'],
+      authentication: kit.KafkaAuthentication.SASL_SCRAM_512,
+      secret: secretsmanager.Secret.fromSecretNameV2(stack, 'KafkaSecret', 'legacy-kafka'),
+      vpc: network,
+      securityGroup: ec2.SecurityGroup.fromSecurityGroupId(stack, 'KafkaPollers', 'sg-0a1b2c3d4e5f60719'),
+    });
+  },
+
+  BrokerConsumer: (stack) => {
+    const network = vpc(stack);
+    new kit.BrokerConsumer(stack, 'Invoices', {
+      consumer: consumer(stack, 'InvoiceConsumer', 'broker-consumer/example-consumer'),
+      queueName: 'invoices',
+      brokerProps: { vpc: network, deploymentMode: kit.BrokerDeploymentMode.CLUSTER_MULTI_AZ },
+    });
+    new kit.BrokerConsumer(stack, 'Shipments', {
+      consumer: consumer(stack, 'ShipmentConsumer', 'broker-consumer/example-consumer'),
+      queueName: 'shipments',
+      engine: kit.BrokerEngine.ACTIVEMQ,
+      brokerProps: { vpc: network, encryptionKey: key(stack) },
+    });
+    new kit.BrokerConsumer(stack, 'Returns', {
+      consumer: consumer(stack, 'ReturnConsumer', 'broker-consumer/example-consumer'),
+      queueName: 'returns',
+      existingBrokerArn: 'arn:aws:mq:eu-west-1:111122223333:broker:logistics:b-9bcfa592-423a-4942-879d-eb284b418fc8',
+      credentials: secretsmanager.Secret.fromSecretNameV2(stack, 'ReturnCredentials', 'returns-consumer'),
+    });
   },
 
   Saga: (stack) => {

@@ -418,6 +418,43 @@ function expectAllConstructs(t: CfnTemplate, outdir: string): void {
     expect.objectContaining({ BatchSize: 50, FunctionResponseTypes: ['ReportBatchItemFailures'], BisectBatchOnFunctionError: true }),
   ]);
 
+  // KafkaConsumer: on an existing MSK cluster (IAM), the mapping with the kit's failure handling and
+  // provisioned pollers, the on-failure queue, the overridden lag alarm; the MSK Serverless cluster it
+  // creates; the self-managed cluster in a VPC over SCRAM-256.
+  expect(under(t, 'OrderStream', 'AWS::Lambda::EventSourceMapping').map(props)).toEqual([
+    expect.objectContaining({
+      Topics: ['orders'],
+      BatchSize: 200,
+      MaximumBatchingWindowInSeconds: 1,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 10,
+      ProvisionedPollerConfig: expect.objectContaining({ MinimumPollers: 1, MaximumPollers: 4 }),
+      DestinationConfig: { OnFailure: { Destination: expect.anything() } },
+      AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: expect.any(String) },
+    }),
+  ]);
+  expect(under(t, 'OrderStream', 'AWS::CloudWatch::Alarm').map((a) => props(a).Threshold)).toEqual(expect.arrayContaining([5000]));
+  expect(under(t, 'Telemetry', 'AWS::MSK::ServerlessCluster').map((c) => props(c).ClientAuthentication)).toEqual([
+    { Sasl: { Iam: { Enabled: true } } },
+  ]);
+  expect(JSON.stringify(under(t, 'Legacy', 'AWS::Lambda::EventSourceMapping').map(props))).toContain('SASL_SCRAM_256_AUTH');
+
+  // BrokerConsumer: the RabbitMQ cluster it creates (private, logs, generated credentials by dynamic
+  // reference), its mapping with the virtual host and batches of 10; the existing ActiveMQ broker's mapping.
+  const broker = props(under(t, 'Invoices', 'AWS::AmazonMQ::Broker')[0]);
+  expect(broker).toMatchObject({ EngineType: 'RABBITMQ', DeploymentMode: 'CLUSTER_MULTI_AZ', PubliclyAccessible: false });
+  expect(JSON.stringify(broker.Users)).toContain('{{resolve:secretsmanager:');
+  expect(under(t, 'Invoices', 'AWS::SecretsManager::Secret')).toHaveLength(1);
+  expect(under(t, 'Invoices', 'AWS::Lambda::EventSourceMapping').map(props)).toEqual([
+    expect.objectContaining({ Queues: ['invoices'], BatchSize: 10 }),
+  ]);
+  expect(JSON.stringify(under(t, 'Invoices', 'AWS::Lambda::EventSourceMapping').map(props))).toContain('VIRTUAL_HOST');
+  expect(under(t, 'Shipments', 'AWS::AmazonMQ::Broker')).toHaveLength(0);
+  expect(under(t, 'Shipments', 'AWS::Lambda::EventSourceMapping').map(props)).toEqual([
+    expect.objectContaining({ Queues: ['shipments'], BatchSize: 5 }),
+  ]);
+
   // The metrics on a dashboard of the app's, the kit's MessagingDashboard with a section per construct
   // added (FanOut, StreamPipeline, WorkQueue), and the kit's handlers as pre-built assets (with source
   // maps) in cdk.out.
